@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/sglang-go/sglang/srt"
+)
+
+func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench-one-batch", stderr)
+	modelPath := fs.String("model-path", "", "HF model folder, .gguf file, or Hugging Face id")
+	var p srt.BenchParams
+	fs.IntVar(&p.BatchSize, "batch-size", 1, "sequences in the batch")
+	fs.IntVar(&p.InputLen, "input-len", 512, "prompt tokens per sequence")
+	fs.IntVar(&p.OutputLen, "output-len", 16, "tokens generated per sequence")
+	fs.IntVar(&p.Runs, "runs", 3, "measured runs (after one warm-up); medians are reported")
+	seed := fs.Uint64("seed", 0, "seed of the random prompts")
+	threads := fs.Int("threads", 0, "kernel threads (0: all cores)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *modelPath == "" {
+		return fmt.Errorf("%w: --model-path is required", errUsage)
+	}
+	p.Seed = *seed
+	log, _ := logger("warning", stderr)
+	eng, err := srt.NewEngine(ctx, srt.Options{ModelPath: *modelPath, Threads: *threads, Logger: log,
+		ContextLength: p.InputLen + p.OutputLen, MaxTotalTokens: 1})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	res, err := eng.BenchOneBatch(ctx, p)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	info := eng.Info()
+	fmt.Fprintf(stdout, "model: %s (%s, %s), threads %d, kernels %s\n", info.ModelPath, info.Format, info.Architectures[0], info.Threads, info.ISA)
+	fmt.Fprintf(stdout, "batch_size: %d, input_len: %d, output_len: %d, runs: %d (medians)\n", p.BatchSize, p.InputLen, p.OutputLen, len(res.Runs))
+	fmt.Fprintf(stdout, "Prefill. latency: %.5f s, throughput: %9.2f token/s\n", res.PrefillLatency, res.PrefillThroughput)
+	fmt.Fprintf(stdout, "Decode.  median latency: %.5f s, median throughput: %9.2f token/s\n", res.DecodeLatency, res.DecodeThroughput)
+	fmt.Fprintf(stdout, "Total. latency: %.3f s\n", res.TotalLatency)
+	return nil
+}

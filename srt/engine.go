@@ -1,0 +1,258 @@
+// Package srt is the serving runtime's engine: it loads a model and its
+// tokenizer, and runs generation requests through one scheduler goroutine
+// that batches every running sequence into each forward step.
+//
+// Generate streams a request's outputs; cancelling its context frees its KV
+// slots at the next step. The engine joins the stages (tokenizer, model,
+// sampler, detokenizer); the model knows nothing of scheduling.
+package srt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/sglang-go/sglang/srt/model"
+	"github.com/sglang-go/sglang/srt/model/gguf"
+	"github.com/sglang-go/sglang/srt/model/hub"
+	"github.com/sglang-go/sglang/srt/tensor"
+	"github.com/sglang-go/sglang/srt/tokenizer"
+)
+
+// Options configure an Engine. Zero values pick defaults.
+type Options struct {
+	ModelPath string // HF folder, .gguf file, or a Hugging Face id to download
+	Threads   int    // kernel threads; 0 = all cores
+	// ContextLength caps a sequence's tokens; 0 = the model's own.
+	ContextLength int
+	// MaxTotalTokens is the KV pool size in tokens; 0 = sized automatically.
+	MaxTotalTokens int
+	// MaxRunningRequests caps the decode batch; 0 = 256.
+	MaxRunningRequests int
+	// ChunkedPrefillSize caps the prompt tokens of one prefill step; 0 = 2048.
+	ChunkedPrefillSize int
+	// Hub configures downloads of Hugging Face ids.
+	Hub    hub.Options
+	Logger *slog.Logger
+}
+
+// Errors callers can check with errors.Is.
+var (
+	ErrInvalidRequest = errors.New("srt: invalid request")
+	ErrContextLength  = errors.New("srt: prompt exceeds the context length")
+	ErrClosed         = errors.New("srt: engine closed")
+	ErrNoTokenizer    = errors.New("srt: model has no tokenizer")
+)
+
+// ModelInfo describes the loaded model.
+type ModelInfo struct {
+	ModelPath     string   `json:"model_path"`
+	TokenizerPath string   `json:"tokenizer_path"`
+	Format        string   `json:"format"` // "hf" or "gguf"
+	Architectures []string `json:"architectures"`
+	ModelType     string   `json:"model_type"`
+	ContextLength int      `json:"context_length"`
+	VocabSize     int      `json:"vocab_size"`
+	EOS           []int32  `json:"eos_token_ids"`
+	WeightBytes   int64    `json:"weight_bytes"`
+	KVTokens      int      `json:"max_total_num_tokens"`
+	Threads       int      `json:"threads"`
+	ISA           string   `json:"isa"`
+}
+
+// Engine runs generation requests against one model.
+type Engine struct {
+	opts  Options
+	log   *slog.Logger
+	cpu   *tensor.CPU
+	model model.Model
+	tok   *tokenizer.Tokenizer // nil when the model folder has none
+	cfg   *model.Config
+	info  ModelInfo
+
+	submit    chan *seq
+	stats     chan chan Stats
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	sched     *scheduler
+}
+
+// NewEngine loads the model at opts.ModelPath and starts the scheduler.
+func NewEngine(ctx context.Context, opts Options) (*Engine, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	path, err := hub.Resolve(ctx, opts.ModelPath, opts.Hub)
+	if err != nil {
+		return nil, fmt.Errorf("srt: %w", err)
+	}
+	cpu := tensor.NewCPU(tensor.Options{Threads: opts.Threads})
+	e := &Engine{opts: opts, log: log, cpu: cpu}
+	if err := e.load(path); err != nil {
+		cpu.Close()
+		return nil, err
+	}
+	e.cfg = e.model.Config()
+	ctxLen := e.cfg.ContextLength
+	if opts.ContextLength > 0 {
+		ctxLen = opts.ContextLength
+	}
+	if ctxLen <= 0 {
+		ctxLen = 4096
+	}
+	e.cfg.ContextLength = ctxLen
+	kvTokens := opts.MaxTotalTokens
+	if kvTokens <= 0 {
+		// 2 GiB of KV by default, at least one full context, at most 32 contexts.
+		kvTokens = min(max((2<<30)/e.cfg.BytesPerSlot(), ctxLen), 32*ctxLen)
+	}
+	e.info.ContextLength, e.info.KVTokens = ctxLen, kvTokens
+	e.info.Threads, e.info.ISA = cpu.Threads(), cpu.ISA()
+	e.info.VocabSize, e.info.EOS = e.cfg.Vocab, e.cfg.EOS
+	e.info.Architectures, e.info.ModelType = []string{e.cfg.Architecture}, e.cfg.ModelType
+	e.submit = make(chan *seq)
+	e.stats = make(chan chan Stats)
+	e.stop = make(chan struct{})
+	e.done = make(chan struct{})
+	e.sched = newScheduler(e, kvTokens)
+	go e.sched.run()
+	log.Info("model loaded", "path", path, "format", e.info.Format, "arch", e.cfg.Architecture,
+		"layers", e.cfg.Layers, "hidden", e.cfg.Hidden, "context", ctxLen, "kv_tokens", kvTokens,
+		"threads", cpu.Threads(), "isa", cpu.ISA())
+	return e, nil
+}
+
+func (e *Engine) load(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("srt: model path: %w", err)
+	}
+	e.info.ModelPath = path
+	ggufPath := ""
+	switch {
+	case !st.IsDir() && strings.HasSuffix(strings.ToLower(path), ".gguf"):
+		ggufPath = path
+	case !st.IsDir():
+		return fmt.Errorf("srt: %s is neither a model folder nor a .gguf file", path)
+	default:
+		if _, err := os.Stat(filepath.Join(path, "config.json")); err != nil {
+			matches, _ := filepath.Glob(filepath.Join(path, "*.gguf"))
+			if len(matches) != 1 {
+				return fmt.Errorf("srt: %s has no config.json and not exactly one .gguf file", path)
+			}
+			ggufPath = matches[0]
+		}
+	}
+	if ggufPath != "" {
+		f, err := gguf.Open(ggufPath)
+		if err != nil {
+			return fmt.Errorf("srt: %w", err)
+		}
+		m, err := model.LoadGGUF(f, e.cpu)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("srt: %w", err)
+		}
+		e.model, e.info.Format, e.info.TokenizerPath = m, "gguf", ggufPath
+		if v, err := tokenizer.VocabFromGGUF(f); err == nil {
+			if e.tok, err = tokenizer.FromGGUF(v); err != nil {
+				return fmt.Errorf("srt: GGUF vocabulary: %w", err)
+			}
+		}
+		e.info.WeightBytes = fileSize(ggufPath)
+		return nil
+	}
+	m, err := model.LoadHF(path, e.cpu)
+	if err != nil {
+		return fmt.Errorf("srt: %w", err)
+	}
+	e.model, e.info.Format = m, "hf"
+	if _, err := os.Stat(filepath.Join(path, "tokenizer.json")); err == nil {
+		if e.tok, err = tokenizer.FromDir(path); err != nil {
+			return fmt.Errorf("srt: tokenizer: %w", err)
+		}
+		e.info.TokenizerPath = path
+	}
+	matches, _ := filepath.Glob(filepath.Join(path, "*.safetensors"))
+	for _, p := range matches {
+		e.info.WeightBytes += fileSize(p)
+	}
+	return nil
+}
+
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// Info describes the loaded model.
+func (e *Engine) Info() ModelInfo { return e.info }
+
+// Config is the model's shape (read-only).
+func (e *Engine) Config() *model.Config { return e.cfg }
+
+// Tokenizer is the model's tokenizer, or nil when it has none.
+func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
+
+// Tokenize encodes text with the model's tokenizer.
+func (e *Engine) Tokenize(text string, addSpecial bool) ([]int32, error) {
+	if e.tok == nil {
+		return nil, ErrNoTokenizer
+	}
+	return e.tok.Encode(text, addSpecial), nil
+}
+
+// Detokenize decodes ids with the model's tokenizer.
+func (e *Engine) Detokenize(ids []int32, skipSpecial bool) (string, error) {
+	if e.tok == nil {
+		return "", ErrNoTokenizer
+	}
+	for _, id := range ids {
+		if id < 0 || int(id) >= e.tok.VocabSize() {
+			return "", fmt.Errorf("%w: token id %d outside the vocabulary of %d", ErrInvalidRequest, id, e.tok.VocabSize())
+		}
+	}
+	return e.tok.Decode(ids, skipSpecial), nil
+}
+
+// Stats is a snapshot of the scheduler's state.
+type Stats struct {
+	Running, Waiting int // sequences decoding, and waiting for (more) prefill
+	KVUsed, KVTotal  int // KV slots in use, and the pool's capacity
+}
+
+// Stats asks the scheduler for its state.
+func (e *Engine) Stats(ctx context.Context) (Stats, error) {
+	reply := make(chan Stats, 1)
+	select {
+	case e.stats <- reply:
+	case <-ctx.Done():
+		return Stats{}, ctx.Err()
+	case <-e.done:
+		return Stats{}, ErrClosed
+	}
+	return <-reply, nil
+}
+
+// Close stops the scheduler, aborting running requests, and releases the
+// model.
+func (e *Engine) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		close(e.stop)
+		<-e.done
+		err = e.model.Close()
+		e.cpu.Close()
+	})
+	return err
+}

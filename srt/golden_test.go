@@ -1,0 +1,106 @@
+package srt
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/sglang-go/sglang/internal/shared"
+)
+
+type goldenFile struct {
+	Cases []struct {
+		Name         string          `json:"name"`
+		Prompt       string          `json:"prompt"`
+		PromptIDs    []int32         `json:"prompt_ids"`
+		NPredict     int             `json:"n_predict"`
+		GreedyIDs    []int32         `json:"greedy_ids"`
+		Text         string          `json:"text"`
+		Top5Logprobs [][][2]float64  `json:"top5_logprobs"`
+		Extra        json.RawMessage `json:"-"`
+	} `json:"cases"`
+}
+
+func readGolden(t *testing.T, model string) *goldenFile {
+	t.Helper()
+	b, err := os.ReadFile(shared.Path(t, "models", model, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g goldenFile
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	return &g
+}
+
+// TestGolden checks greedy ids, decoded text and top-5 logprobs against
+// llama.cpp's goldens, for every shipped file of both shared models.
+func TestGolden(t *testing.T) {
+	// The goldens' logprobs come from the f32 weights; the f16 file's weights
+	// are rounded to 11-bit mantissas, which moves logprobs by up to ~5e-3
+	// (its greedy ids still match exactly, as llama.cpp's do).
+	tests := []struct {
+		model, file string
+		tol         float64
+	}{
+		{"stories260K", "", 1e-4},
+		{"stories260K", "stories260K-f32.gguf", 1e-4},
+		{"stories260K", "stories260K-f16.gguf", 1e-2},
+		{"tiny-random-qwen2", "", 1e-4},
+		{"tiny-random-qwen2", "tiny-random-qwen2-f32.gguf", 1e-4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model+"/"+tc.file, func(t *testing.T) {
+			g := readGolden(t, tc.model)
+			path := shared.Path(t, "models", tc.model)
+			if tc.file != "" {
+				path = shared.Path(t, "models", tc.model, tc.file)
+			}
+			eng, err := NewEngine(context.Background(), Options{ModelPath: path, Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			for _, c := range g.Cases {
+				ids, err := eng.Tokenize(c.Prompt, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(ids, c.PromptIDs) {
+					t.Errorf("%s: prompt ids %v, want %v", c.Name, ids, c.PromptIDs)
+				}
+				sp := DefaultSamplingParams()
+				sp.Temperature, sp.MaxNewTokens = 0, c.NPredict
+				req := &GenerateRequest{Text: c.Prompt, Sampling: sp, LogprobStartLen: -1}
+				if c.Top5Logprobs != nil {
+					req.ReturnLogprob, req.TopLogprobsNum = true, 5
+				}
+				out, err := eng.GenerateAll(context.Background(), req)
+				if err != nil {
+					t.Fatalf("%s: %v", c.Name, err)
+				}
+				if !slices.Equal(out.OutputIDs, c.GreedyIDs) {
+					t.Errorf("%s: greedy ids\n got %v\nwant %v", c.Name, out.OutputIDs, c.GreedyIDs)
+				}
+				if out.Text != c.Text {
+					t.Errorf("%s: text\n got %q\nwant %q", c.Name, out.Text, c.Text)
+				}
+				if fr := out.MetaInfo.FinishReason; fr == nil || fr.Type != "length" || fr.Length != c.NPredict {
+					t.Errorf("%s: finish reason %+v, want length %d", c.Name, fr, c.NPredict)
+				}
+				for pos, want := range c.Top5Logprobs {
+					got := out.MetaInfo.OutputTopLogprobs[pos]
+					for k, w := range want {
+						if got[k].ID != int32(w[0]) || math.Abs(float64(got[k].Logprob)-w[1]) > tc.tol {
+							t.Errorf("%s: position %d top %d = (%d, %.6f), want (%d, %.6f)", c.Name, pos, k, got[k].ID, got[k].Logprob, int32(w[0]), w[1])
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,20 @@
+//go:build !amd64 || purego
+
+package sample
+
+// expSum stores e^(x[i]-mx) into dst[:len(x)] unless dst is nil, and returns
+// their float64 sum. Entries below mx-87.3, -Inf and NaN give 0.
+func expSum(dst, x []float32, mx float32) float64 { return expSumGo(dst, x, mx) }
+
+// maxNaN returns the largest non-NaN entry (-Inf if none) and whether x
+// holds a NaN.
+func maxNaN(x []float32) (float32, bool) { return maxNaNGo(x) }
+
+// scale multiplies every entry by s.
+func scale(x []float32, s float32) { scaleGo(x, s) }
+
+// firstGT returns the first index i >= from with x[i] > thr, or len(x).
+func firstGT(x []float32, from int, thr float32) int { return firstGTGo(x, from, thr) }
+
+// countGT returns how many entries are > thr.
+func countGT(x []float32, thr float32) int { return countGTGo(x, thr) }

@@ -1,0 +1,36 @@
+//go:build amd64
+
+package simd
+
+import "unsafe"
+
+//go:generate go run ./asmgen
+
+// Tile512F32 (and the F16/BF16 variants, which convert weights on load)
+// compute out[i*ostride+j] (+)= sum_{t<k} x[i*xstride+t] * w_j[t] for
+// i < mx (1..6) and j < nw (1..4), w_j = w + j*wstride bytes; acc selects
+// += over =. Requires AVX512 (see Features).
+//
+//go:noescape
+func tile512F32(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
+
+//go:noescape
+func tile512F16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
+
+//go:noescape
+func tile512BF16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
+
+//go:noescape
+func q8DotVNNI(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
+
+//go:noescape
+func q8DotAVX2(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
+
+//go:noescape
+func scores512(scores *float32, q, k *float32, kstride int, slots *int32, n, hd int, scale float32)
+
+//go:noescape
+func accum512(out, v *float32, vstride int, slots *int32, p *float32, n, hd int)
+
+//go:noescape
+func tile256F32(k int, x *float32, xstride, mx int, w0, w1, w2, w3 *float32, out *[8]float32)

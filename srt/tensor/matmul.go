@@ -1,0 +1,181 @@
+package tensor
+
+import (
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+)
+
+// CheckMatMul reports whether MatMul(out, x, n, w) has consistent shapes.
+func CheckMatMul(out, x []float32, n int, w *Matrix) error {
+	if w == nil {
+		return fmt.Errorf("tensor: matmul: nil weight")
+	}
+	if err := w.Validate(); err != nil {
+		return fmt.Errorf("tensor: matmul: %w", err)
+	}
+	if n < 0 || len(x) < n*w.Cols || len(out) < n*w.Rows {
+		return fmt.Errorf("tensor: matmul: n=%d with weight [%d, %d] needs x %d and out %d values, have %d and %d",
+			n, w.Rows, w.Cols, n*w.Cols, n*w.Rows, len(x), len(out))
+	}
+	return nil
+}
+
+// mmJob is the state of one MatMul shared by the workers.
+type mmJob struct {
+	out, x  []float32
+	n       int
+	w       *Matrix
+	direct  tileFn // nil: dequantize panels
+	int8    bool   // Q8_0 int8 path
+	kc, rb  int    // K block and weight-row block
+	nblocks int
+	next    atomic.Int64
+	xq      []int8
+	xd      []float32
+}
+
+// MatMul computes out = x · wᵀ: out[i*w.Rows+r] = sum_k x[i*w.Cols+k] * W[r][k]
+// for the n rows of x. n == 1 is the decode matvec (weights streamed once);
+// large n is the prefill GEMM. Q8_0 weights with n <= 8 use int8 dot products
+// against activations quantized per 32-block (like ggml's q8_0·q8_0 dot);
+// otherwise results equal the f32 product of the dequantized weights up to
+// summation order. Scratch is reused: no allocation in steady state.
+// It panics when shapes do not match (see CheckMatMul).
+func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
+	if err := CheckMatMul(out, x, n, w); err != nil {
+		panic(err.Error())
+	}
+	if n == 0 {
+		return
+	}
+	K, R := w.Cols, w.Rows
+	j := &c.mm
+	j.out, j.x, j.n, j.w = out, x, n, w
+	j.direct, j.int8 = nil, false
+	if w.DType == Q8_0 && n <= q8Max {
+		j.int8 = true
+		j.xq, j.xd = quantizeActs(j.xq, j.xd, x[:n*K])
+		j.kc, j.rb = K, 16
+	} else {
+		if d := c.k.direct[w.DType]; d != nil && n <= c.k.dmax[w.DType] {
+			j.direct = d
+		}
+		j.kc = K
+		if K > 1024 {
+			j.kc = 512
+		}
+		j.rb = 64
+		if n <= 16 {
+			j.rb = 16
+		}
+	}
+	j.nblocks = (R + j.rb - 1) / j.rb
+	j.next.Store(0)
+	if j.nblocks == 1 {
+		c.mmWorker(0)
+	} else {
+		c.run(c.mmTask)
+	}
+	j.out, j.x, j.w = nil, nil, nil
+}
+
+// quantizeActs quantizes x (length a multiple of 32) to int8 blocks with one
+// float32 scale each: d = amax/127, q = round(x/d).
+func quantizeActs(q []int8, d []float32, x []float32) ([]int8, []float32) {
+	if cap(q) < len(x) {
+		q = make([]int8, len(x))
+	}
+	q = q[:len(x)]
+	nb := len(x) / 32
+	d = growF(d, nb)
+	for b := 0; b < nb; b++ {
+		xs := x[32*b : 32*b+32]
+		var amax float32
+		for _, v := range xs {
+			amax = max(amax, abs32(v))
+		}
+		s := amax / 127
+		var id float32
+		if s != 0 {
+			id = 1 / s
+		}
+		d[b] = s
+		qs := q[32*b : 32*b+32]
+		for t, v := range xs {
+			qs[t] = int8(roundHalfAway(v * id))
+		}
+	}
+	return q, d
+}
+
+func (c *CPU) mmWorker(wk int) {
+	j := &c.mm
+	if j.int8 {
+		c.mmInt8(wk)
+		return
+	}
+	w, n, x, out := j.w, j.n, j.x, j.out
+	K, R := w.Cols, w.Rows
+	rowBytes := w.DType.RowBytes(K)
+	esz := w.DType.BlockBytes() / w.DType.BlockSize() // only used for direct (plain) types
+	mr := c.k.mr
+	sc := &c.scratch[wk]
+	for {
+		blk := int(j.next.Add(1) - 1)
+		if blk >= j.nblocks {
+			return
+		}
+		r0 := blk * j.rb
+		nr := min(j.rb, R-r0)
+		for k0 := 0; k0 < K; k0 += j.kc {
+			kk := min(j.kc, K-k0)
+			tile := j.direct
+			var wbase unsafe.Pointer
+			wstride := rowBytes
+			if tile != nil {
+				wbase = unsafe.Pointer(&w.Data[r0*rowBytes+k0*esz])
+			} else {
+				tile = c.k.f32
+				sc.f = growF(sc.f, nr*kk)
+				bs, bb := w.DType.BlockSize(), w.DType.BlockBytes()
+				for r := 0; r < nr; r++ {
+					src := w.Data[(r0+r)*rowBytes+k0/bs*bb:]
+					c.k.deq(sc.f[r*kk:(r+1)*kk], src, w.DType)
+				}
+				wbase = unsafe.Pointer(&sc.f[0])
+				wstride = kk * 4
+			}
+			for i0 := 0; i0 < n; i0 += mr {
+				mx := min(mr, n-i0)
+				for j0 := 0; j0 < nr; j0 += 4 {
+					tile(kk, &x[i0*K+k0], K, mx, unsafe.Add(wbase, j0*wstride), wstride,
+						min(4, nr-j0), &out[i0*R+r0+j0], R, k0 > 0)
+				}
+			}
+		}
+	}
+}
+
+func (c *CPU) mmInt8(wk int) {
+	j := &c.mm
+	w, n, out := j.w, j.n, j.out
+	K, R := w.Cols, w.Rows
+	nb := K / 32
+	rowBytes := nb * 34
+	dot := c.k.q8dot
+	for {
+		blk := int(j.next.Add(1) - 1)
+		if blk >= j.nblocks {
+			return
+		}
+		r0 := blk * j.rb
+		r1 := min(r0+j.rb, R)
+		for r := r0; r < r1; r++ {
+			wp := unsafe.Pointer(&w.Data[r*rowBytes])
+			for i := 0; i < n; i++ {
+				out[i*R+r] = dot(&j.xq[i*K], &j.xd[i*nb], wp, nb)
+			}
+		}
+	}
+}
