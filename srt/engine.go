@@ -36,6 +36,11 @@ type Options struct {
 	MaxRunningRequests int
 	// ChunkedPrefillSize caps the prompt tokens of one prefill step; 0 = 2048.
 	ChunkedPrefillSize int
+	// SchedulePolicy orders waiting requests: "lpm" (longest cached prefix
+	// first, the default) or "fcfs".
+	SchedulePolicy string
+	// DisableRadixCache turns prefix reuse across requests off.
+	DisableRadixCache bool
 	// Hub configures downloads of Hugging Face ids.
 	Hub    hub.Options
 	Logger *slog.Logger
@@ -47,6 +52,7 @@ var (
 	ErrContextLength  = errors.New("srt: prompt exceeds the context length")
 	ErrClosed         = errors.New("srt: engine closed")
 	ErrNoTokenizer    = errors.New("srt: model has no tokenizer")
+	ErrBusy           = errors.New("srt: requests are running")
 )
 
 // ModelInfo describes the loaded model.
@@ -76,7 +82,7 @@ type Engine struct {
 	info  ModelInfo
 
 	submit    chan *seq
-	stats     chan chan Stats
+	ctrl      chan func(*scheduler)
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -85,6 +91,13 @@ type Engine struct {
 
 // NewEngine loads the model at opts.ModelPath and starts the scheduler.
 func NewEngine(ctx context.Context, opts Options) (*Engine, error) {
+	switch opts.SchedulePolicy {
+	case "":
+		opts.SchedulePolicy = "lpm"
+	case "lpm", "fcfs":
+	default:
+		return nil, fmt.Errorf("%w: schedule policy %q (lpm, fcfs)", ErrInvalidRequest, opts.SchedulePolicy)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -118,7 +131,7 @@ func NewEngine(ctx context.Context, opts Options) (*Engine, error) {
 	e.info.VocabSize, e.info.EOS = e.cfg.Vocab, e.cfg.EOS
 	e.info.Architectures, e.info.ModelType = []string{e.cfg.Architecture}, e.cfg.ModelType
 	e.submit = make(chan *seq)
-	e.stats = make(chan chan Stats)
+	e.ctrl = make(chan func(*scheduler))
 	e.stop = make(chan struct{})
 	e.done = make(chan struct{})
 	e.sched = newScheduler(e, kvTokens)
@@ -227,21 +240,68 @@ func (e *Engine) Detokenize(ids []int32, skipSpecial bool) (string, error) {
 
 // Stats is a snapshot of the scheduler's state.
 type Stats struct {
-	Running, Waiting int // sequences decoding, and waiting for (more) prefill
-	KVUsed, KVTotal  int // KV slots in use, and the pool's capacity
+	Running, Waiting int     // sequences decoding, and waiting for (more) prefill
+	KVUsed, KVTotal  int     // KV slots in use (by requests or the cache), and the pool's capacity
+	CachedKV         int     // slots the radix cache holds
+	TokenUsage       float64 // slots held by requests / capacity
+	Totals
+}
+
+// Totals are counters since the engine started.
+type Totals struct {
+	Requests, Finished, Retracted int
+	PromptTokens                  int // prompt tokens computed (not cached)
+	CachedTokens                  int // prompt tokens reused from the cache
+	GenerationTokens              int
+}
+
+// control runs f on the scheduler goroutine and waits for it.
+func (e *Engine) control(ctx context.Context, f func(*scheduler)) error {
+	done := make(chan struct{})
+	select {
+	case e.ctrl <- func(sc *scheduler) { f(sc); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.done:
+		return ErrClosed
+	}
+	<-done
+	return nil
 }
 
 // Stats asks the scheduler for its state.
 func (e *Engine) Stats(ctx context.Context) (Stats, error) {
-	reply := make(chan Stats, 1)
-	select {
-	case e.stats <- reply:
-	case <-ctx.Done():
-		return Stats{}, ctx.Err()
-	case <-e.done:
-		return Stats{}, ErrClosed
+	var st Stats
+	err := e.control(ctx, func(sc *scheduler) {
+		total, _, _ := sc.tree.Size()
+		st = Stats{Running: len(sc.running), Waiting: len(sc.waiting), KVUsed: sc.pool.Used(),
+			KVTotal: sc.pool.Capacity(), CachedKV: total, TokenUsage: sc.usage(), Totals: sc.totals}
+	})
+	return st, err
+}
+
+// FlushCache empties the radix cache. It fails with ErrBusy while requests
+// run or wait, as SGLang's /flush_cache does.
+func (e *Engine) FlushCache(ctx context.Context) error {
+	var err error
+	if cerr := e.control(ctx, func(sc *scheduler) {
+		if len(sc.running)+len(sc.waiting) > 0 {
+			err = fmt.Errorf("%w: %d running, %d waiting", ErrBusy, len(sc.running), len(sc.waiting))
+			return
+		}
+		err = sc.tree.Reset()
+	}); cerr != nil {
+		return cerr
 	}
-	return <-reply, nil
+	return err
+}
+
+// Abort ends the request with the given rid (finish reason "abort"). It
+// reports whether such a request was running or waiting.
+func (e *Engine) Abort(ctx context.Context, rid string) (bool, error) {
+	var found bool
+	err := e.control(ctx, func(sc *scheduler) { found = sc.abort(rid) })
+	return found, err
 }
 
 // Close stops the scheduler, aborting running requests, and releases the

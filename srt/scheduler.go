@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/sglang-go/sglang/srt/cache"
 	"github.com/sglang-go/sglang/srt/model"
@@ -14,13 +15,19 @@ import (
 // when it wants input logprobs, because each such row keeps a vocab of logits.
 const inputLogprobChunk = 256
 
+// decodeLogInterval is how many decode steps pass between "Decode batch"
+// log lines, as SGLang's decode_log_interval.
+const decodeLogInterval = 40
+
 // scheduler is the engine's loop: it admits requests, runs prefill steps
-// (chunked, several sequences per step) and decode steps (every running
-// sequence in one batch), and hands tokens back to the sequences. It runs in
-// one goroutine and owns the KV pool.
+// (chunked, several sequences per step, reusing cached prefixes from the
+// radix tree) and decode steps (every running sequence in one batch), and
+// hands tokens back to the sequences. It runs in one goroutine and owns the
+// KV pool and the radix tree.
 type scheduler struct {
 	e       *Engine
 	pool    *cache.Pool
+	tree    *cache.Tree
 	kv      *model.KVCache
 	waiting []*seq // need (more) prefill
 	running []*seq // decoding
@@ -28,10 +35,21 @@ type scheduler struct {
 	logits  []float32
 	rowSeq  []*seq // per logits row: its sequence
 	rowPos  []int  // per logits row: the position it follows
+	totals  Totals
+
+	decodeSteps  int
+	decodeTokens int
+	decodeSince  time.Time
 }
 
 func newScheduler(e *Engine, kvTokens int) *scheduler {
-	return &scheduler{e: e, pool: cache.NewPool(kvTokens), kv: model.NewKVCache(e.cfg, kvTokens)}
+	sc := &scheduler{e: e, pool: cache.NewPool(kvTokens), kv: model.NewKVCache(e.cfg, kvTokens), decodeSince: time.Now()}
+	if e.opts.DisableRadixCache {
+		sc.tree = cache.NewDisabledTree(sc.pool)
+	} else {
+		sc.tree = cache.NewTree(sc.pool)
+	}
+	return sc
 }
 
 func (sc *scheduler) run() {
@@ -42,8 +60,8 @@ func (sc *scheduler) run() {
 			select {
 			case s := <-e.submit:
 				sc.add(s)
-			case r := <-e.stats:
-				r <- sc.stats()
+			case f := <-e.ctrl:
+				f(sc)
 				continue
 			case <-e.stop:
 				return
@@ -54,8 +72,8 @@ func (sc *scheduler) run() {
 			select {
 			case s := <-e.submit:
 				sc.add(s)
-			case r := <-e.stats:
-				r <- sc.stats()
+			case f := <-e.ctrl:
+				f(sc)
 			case <-e.stop:
 				sc.abortAll(ErrClosed)
 				return
@@ -78,11 +96,10 @@ func (sc *scheduler) run() {
 	}
 }
 
-func (sc *scheduler) stats() Stats {
-	return Stats{Running: len(sc.running), Waiting: len(sc.waiting), KVUsed: sc.pool.Used(), KVTotal: sc.pool.Capacity()}
+func (sc *scheduler) add(s *seq) {
+	sc.waiting = append(sc.waiting, s)
+	sc.totals.Requests++
 }
-
-func (sc *scheduler) add(s *seq) { sc.waiting = append(sc.waiting, s) }
 
 func (sc *scheduler) maxRunning() int {
 	if n := sc.e.opts.MaxRunningRequests; n > 0 {
@@ -92,18 +109,86 @@ func (sc *scheduler) maxRunning() int {
 }
 
 func (sc *scheduler) canPrefill() bool {
-	if len(sc.waiting) == 0 || len(sc.running) >= sc.maxRunning() {
-		return false
-	}
-	return sc.pool.Available() > 0
+	return len(sc.waiting) > 0 && len(sc.running) < sc.maxRunning()
 }
 
-// release frees a sequence's KV slots.
+// usage is SGLang's "token usage": KV slots held by requests (not merely
+// cached) over the pool's capacity.
+func (sc *scheduler) usage() float64 {
+	_, evictable, _ := sc.tree.Size()
+	return float64(sc.pool.Used()-evictable) / float64(sc.pool.Capacity())
+}
+
+// key is the radix key of s's first n tokens.
+func (s *seq) key(n int) cache.Key { return cache.Key{Tokens: s.ids[:n]} }
+
+// release hands a sequence's KV slots to the radix tree (which keeps them as
+// a cached prefix until evicted), or back to the pool when the cache is off.
 func (sc *scheduler) release(s *seq) {
-	if err := sc.pool.Free(s.slots); err != nil {
+	n := len(s.slots)
+	if n > 0 && !sc.tree.Disabled() {
+		prefix, err := sc.tree.Insert(s.key(n), s.slots)
+		if err == nil {
+			sc.free(s.slots[s.treeLen:max(prefix, s.treeLen)])
+		} else {
+			sc.e.log.Error("radix insert", "err", err)
+			sc.free(s.slots[s.treeLen:])
+		}
+	} else {
+		sc.free(s.slots[s.treeLen:])
+	}
+	if s.node != nil {
+		if err := sc.tree.Unlock(s.node); err != nil {
+			sc.e.log.Error("radix unlock", "err", err)
+		}
+	}
+	s.slots, s.node, s.treeLen = nil, nil, 0
+}
+
+func (sc *scheduler) free(slots []int32) {
+	if err := sc.pool.Free(slots); err != nil {
 		sc.e.log.Error("kv pool", "err", err)
 	}
-	s.slots = nil
+}
+
+// cachePrefix inserts s's computed KV into the tree and takes the tree's
+// slots for it, so requests arriving later reuse it while s still runs.
+func (sc *scheduler) cachePrefix(s *seq) {
+	n := len(s.slots)
+	if sc.tree.Disabled() || n == 0 {
+		return
+	}
+	prefix, err := sc.tree.Insert(s.key(n), s.slots)
+	if err != nil {
+		sc.e.log.Error("radix insert", "err", err)
+		return
+	}
+	sc.free(s.slots[s.treeLen:max(prefix, s.treeLen)])
+	slots, node := sc.tree.Match(s.key(n))
+	if err := sc.tree.Lock(node); err != nil {
+		sc.e.log.Error("radix lock", "err", err)
+	}
+	if s.node != nil {
+		sc.tree.Unlock(s.node)
+	}
+	s.slots, s.node, s.treeLen = slots, node, len(slots)
+}
+
+// alloc takes n slots for s, evicting cached prefixes if the pool is short.
+func (sc *scheduler) alloc(s *seq, n int) bool {
+	if short := n - sc.pool.Available(); short > 0 {
+		if _, err := sc.tree.Evict(short); err != nil {
+			sc.e.log.Error("radix evict", "err", err)
+		}
+	}
+	var ok bool
+	s.slots, ok = sc.pool.Alloc(s.slots, n)
+	return ok
+}
+
+func (sc *scheduler) available() int {
+	_, evictable, _ := sc.tree.Size()
+	return sc.pool.Available() + evictable
 }
 
 func (sc *scheduler) dropCancelled() {
@@ -128,6 +213,20 @@ func (sc *scheduler) abortAll(err error) {
 	sc.waiting, sc.running = nil, nil
 }
 
+// abort ends the request with id rid, as /abort_request does.
+func (sc *scheduler) abort(rid string) bool {
+	for _, list := range [][]*seq{sc.waiting, sc.running} {
+		for _, s := range list {
+			if s.id == rid {
+				s.finish = &FinishReason{Type: "abort", Message: "Abort by the user."}
+				sc.finish(s)
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // prefillTarget is how many of s's tokens need KV before it can decode: a new
 // sequence prefills its whole prompt and samples from the last row; a
 // retracted one re-prefills all but its last token, which decode feeds.
@@ -136,6 +235,21 @@ func (s *seq) prefillTarget() (n int, sampleAtEnd bool) {
 		return len(s.ids), true
 	}
 	return len(s.ids) - 1, false
+}
+
+// matchLimit is how much of s may come from the cache: at least the token
+// whose logits are sampled must be computed, and so must every row whose
+// input logprob is wanted.
+func (s *seq) matchLimit() int {
+	target, sampleAtEnd := s.prefillTarget()
+	limit := target
+	if sampleAtEnd {
+		limit--
+	}
+	if from := s.inputLogprobFrom(); from < s.promptLen {
+		limit = min(limit, max(from-1, 0))
+	}
+	return max(limit, 0)
 }
 
 func (sc *scheduler) resetBatch() {
@@ -172,13 +286,57 @@ func (sc *scheduler) row(i int) []float32 {
 	return sc.logits[i*v : (i+1)*v]
 }
 
-// prefill runs one prefill step over the waiting sequences, in order, up to
-// the chunked-prefill token budget.
+// orderWaiting applies the schedule policy: lpm puts the requests with the
+// longest cached prefix first (fcfs beyond 128 waiting, as SGLang does).
+func (sc *scheduler) orderWaiting() {
+	if sc.e.opts.SchedulePolicy != "lpm" || sc.tree.Disabled() || len(sc.waiting) > 128 || len(sc.waiting) < 2 {
+		return
+	}
+	for _, s := range sc.waiting {
+		s.prio = len(s.slots)
+		if s.node == nil {
+			m, _ := sc.tree.Match(s.key(s.matchLimit()))
+			s.prio = len(m)
+		}
+	}
+	slices.SortStableFunc(sc.waiting, func(a, b *seq) int { return b.prio - a.prio })
+}
+
+// admit takes the cached prefix of a sequence about to start prefilling.
+func (sc *scheduler) admit(s *seq) {
+	slots, node := sc.tree.Match(s.key(s.matchLimit()))
+	if err := sc.tree.Lock(node); err != nil {
+		sc.e.log.Error("radix lock", "err", err)
+	}
+	s.slots, s.node, s.treeLen = slots, node, len(slots)
+	if s.outputs() == 0 {
+		s.cached = len(slots)
+	}
+}
+
+// sharesUncachedPrefix reports whether s starts with the same tokens as a
+// sequence already in this prefill step that the cache does not hold yet:
+// s then waits one step and reuses that sequence's KV (in-batch prefix
+// caching).
+func sharesUncachedPrefix(s *seq, batch []*seq) bool {
+	const probe = 32
+	for _, o := range batch {
+		n := min(probe, len(s.ids), len(o.ids))
+		if n == probe && slices.Equal(s.ids[:n], o.ids[:n]) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefill runs one prefill step over the waiting sequences, in policy order,
+// up to the chunked-prefill token budget.
 func (sc *scheduler) prefill() error {
 	budget := sc.e.opts.ChunkedPrefillSize
 	if budget <= 0 {
 		budget = 2048
 	}
+	sc.orderWaiting()
 	sc.resetBatch()
 	type part struct {
 		s        *seq
@@ -186,9 +344,24 @@ func (sc *scheduler) prefill() error {
 		sample   bool
 	}
 	var parts []part
+	var fresh []*seq // sequences in this step whose prefix the cache lacks
+	newSeqs, newTokens, cachedTokens := 0, 0, 0
 	for _, s := range sc.waiting {
 		if budget == 0 || len(sc.running)+len(parts) >= sc.maxRunning() {
 			break
+		}
+		if s.node == nil {
+			sc.admit(s)
+			if !sc.tree.Disabled() && s.treeLen < 32 && len(parts) > 0 && sharesUncachedPrefix(s, fresh) {
+				continue
+			}
+			if s.treeLen < 32 {
+				fresh = append(fresh, s)
+			}
+			if s.outputs() == 0 {
+				newSeqs++
+				cachedTokens += s.treeLen
+			}
 		}
 		target, sampleAtEnd := s.prefillTarget()
 		from := len(s.slots)
@@ -197,12 +370,15 @@ func (sc *scheduler) prefill() error {
 		if lpFrom < s.promptLen && from+k > lpFrom-1 {
 			k = min(k, inputLogprobChunk)
 		}
-		k = min(k, sc.pool.Available())
-		if k <= 0 {
+		k = min(k, sc.available())
+		if k < target-from && k <= 0 {
 			break
 		}
-		s.slots, _ = sc.pool.Alloc(s.slots, k)
+		if !sc.alloc(s, k) {
+			break
+		}
 		budget -= k
+		newTokens += k
 		complete := from+k == target
 		for p := from; p < from+k; p++ {
 			// Row p predicts token p+1: needed for input logprobs of
@@ -219,8 +395,10 @@ func (sc *scheduler) prefill() error {
 	if len(parts) == 0 {
 		return nil
 	}
-	if err := sc.forward(); err != nil {
-		return err
+	if len(sc.batch.Tokens) > 0 {
+		if err := sc.forward(); err != nil {
+			return err
+		}
 	}
 	for i, s := range sc.rowSeq {
 		p := sc.rowPos[i]
@@ -229,28 +407,34 @@ func (sc *scheduler) prefill() error {
 		}
 	}
 	for _, pt := range parts {
+		s := pt.s
+		sampleRow := -1
+		if pt.complete && pt.sample && s.maxNew > 0 {
+			sampleRow = sc.lastRowOf(s)
+		}
+		if sampleRow >= 0 {
+			sc.sampleInto(s, sampleRow)
+		}
+		sc.cachePrefix(s)
 		if !pt.complete {
 			continue
 		}
-		s := pt.s
 		sc.waiting = slices.DeleteFunc(sc.waiting, func(x *seq) bool { return x == s })
-		if !pt.sample {
-			sc.running = append(sc.running, s)
-			continue
-		}
-		if s.maxNew == 0 {
+		switch {
+		case pt.sample && s.maxNew == 0:
 			s.finish = &FinishReason{Type: "length", Length: 0}
 			sc.finish(s)
-			continue
-		}
-		sc.sampleInto(s, sc.lastRowOf(s))
-		if s.finish != nil {
+		case s.finish != nil:
 			sc.finish(s)
-		} else {
+		default:
 			sc.running = append(sc.running, s)
 			s.publish(nil)
 		}
 	}
+	sc.totals.PromptTokens += newTokens
+	sc.totals.CachedTokens += cachedTokens
+	sc.e.log.Info(fmt.Sprintf("Prefill batch. #new-seq: %d, #new-token: %d, #cached-token: %d, token usage: %.2f, #running-req: %d, #queue-req: %d",
+		newSeqs, newTokens, cachedTokens, sc.usage(), len(sc.running), len(sc.waiting)))
 	return nil
 }
 
@@ -270,36 +454,40 @@ func (sc *scheduler) lastRowOf(s *seq) int {
 func (sc *scheduler) sampleInto(s *seq, i int) {
 	logits := sc.row(i)
 	s.accept(s.sampler.Sample(logits), logits)
+	sc.totals.GenerationTokens++
 }
 
 func (sc *scheduler) finish(s *seq) {
 	sc.release(s)
 	sc.running = slices.DeleteFunc(sc.running, func(x *seq) bool { return x == s })
+	sc.waiting = slices.DeleteFunc(sc.waiting, func(x *seq) bool { return x == s })
+	sc.totals.Finished++
 	s.publish(nil)
 }
 
-// decode runs one step over every running sequence, retracting the newest
-// ones back to the queue when the pool has no slot for them.
+// decode runs one step over every running sequence, evicting cached
+// prefixes and then retracting the newest requests back to the queue when
+// the pool has no slot for them.
 func (sc *scheduler) decode() error {
-	for sc.pool.Available() < len(sc.running) && len(sc.running) > 1 {
+	for sc.available() < len(sc.running) && len(sc.running) > 1 {
 		victim := sc.running[len(sc.running)-1]
 		sc.running = sc.running[:len(sc.running)-1]
 		sc.release(victim)
 		sc.waiting = append([]*seq{victim}, sc.waiting...)
+		sc.totals.Retracted++
 		sc.e.log.Warn("KV pool full: retracted a request", "rid", victim.id)
-	}
-	if sc.pool.Available() < len(sc.running) {
-		return errors.New("KV pool exhausted by a single sequence")
 	}
 	sc.resetBatch()
 	for _, s := range sc.running {
-		s.slots, _ = sc.pool.Alloc(s.slots, 1)
+		if !sc.alloc(s, 1) {
+			return errors.New("KV pool exhausted by a single sequence")
+		}
 		sc.addRow(s, len(s.ids)-1, true)
 	}
 	if err := sc.forward(); err != nil {
 		return err
 	}
-	done := sc.running[:0:0]
+	var done []*seq
 	for i, s := range sc.rowSeq {
 		sc.sampleInto(s, i)
 		if s.finish != nil {
@@ -307,6 +495,18 @@ func (sc *scheduler) decode() error {
 		} else {
 			s.publish(nil)
 		}
+	}
+	sc.decodeSteps++
+	sc.decodeTokens += len(sc.rowSeq)
+	if sc.decodeSteps%decodeLogInterval == 0 {
+		tokens := 0
+		for _, s := range sc.running {
+			tokens += len(s.slots)
+		}
+		el := time.Since(sc.decodeSince).Seconds()
+		sc.e.log.Info(fmt.Sprintf("Decode batch. #running-req: %d, #token: %d, token usage: %.2f, gen throughput (token/s): %.2f, #queue-req: %d",
+			len(sc.running), tokens, sc.usage(), float64(sc.decodeTokens)/el, len(sc.waiting)))
+		sc.decodeTokens, sc.decodeSince = 0, time.Now()
 	}
 	for _, s := range done {
 		sc.finish(s)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sglang-go/sglang/srt/cache"
 	"github.com/sglang-go/sglang/srt/sample"
 	"github.com/sglang-go/sglang/srt/tokenizer"
 )
@@ -27,7 +28,10 @@ type seq struct {
 	ids       []int32 // prompt then output
 	promptLen int
 	maxNew    int
-	slots     []int32 // KV slots of ids[:len(slots)]
+	slots     []int32     // KV slots of ids[:len(slots)]
+	node      *cache.Node // radix node locked for this sequence's cached prefix
+	treeLen   int         // leading slots owned by the radix tree
+	prio      int         // scheduling priority (lpm: cached prefix length)
 	sampler   *sample.Sampler
 	dec       *tokenizer.StreamDecoder
 	text      strings.Builder // detokenized output, before stop-string truncation

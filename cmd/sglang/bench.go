@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/sglang-go/sglang/srt"
 )
@@ -20,6 +22,7 @@ func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writ
 	seed := fs.Uint64("seed", 0, "seed of the random prompts")
 	threads := fs.Int("threads", 0, "kernel threads (0: all cores)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +37,17 @@ func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer eng.Close()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := eng.BenchOneBatch(ctx, p)
 	if err != nil {
 		return err

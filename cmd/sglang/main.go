@@ -24,6 +24,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"serve", "serve SGLang's native API and the OpenAI API over HTTP", runServe},
 	{"generate", "generate text from a prompt", runGenerate},
 	{"bench-one-batch", "measure prefill and decode throughput of one static batch", runBenchOneBatch},
 	{"bench-serving", "load-test a running server, like SGLang's bench_serving", runBenchServing},

@@ -122,7 +122,7 @@ func Parse(name, source string) (t *Template, err error) {
 		}
 	}()
 	env := newEnvironment()
-	loader, err := loaders.NewMemoryLoader(map[string]string{rootID: source})
+	loader, err := loaders.NewMemoryLoader(map[string]string{rootID: rewriteTernaries(source)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrParse, name, err)
 	}
@@ -130,6 +130,7 @@ func Parse(name, source string) (t *Template, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %s", ErrParse, name, cleanParseError(err))
 	}
+	wrapOutputs(tmpl.Root())
 	return &Template{name: name, source: source, tmpl: tmpl, env: env}, nil
 }
 
@@ -143,7 +144,7 @@ func MustParse(name, source string) *Template {
 	return t
 }
 
-const rootID = "chat_template"
+const rootID = "/chat_template"
 
 // cleanParseError drops the template source gonja embeds in its parse
 // errors, keeping the position information.
@@ -169,7 +170,7 @@ func (t *Template) Render(msgs []Message, o Options) (out string, err error) {
 
 // variables builds the render context the way transformers does.
 func (t *Template) variables(msgs []Message, o Options) (map[string]any, error) {
-	ms := make([]any, len(msgs))
+	ms := make(pyList, len(msgs))
 	for i := range msgs {
 		d, err := messageValue(&msgs[i])
 		if err != nil {
@@ -187,7 +188,7 @@ func (t *Template) variables(msgs []Message, o Options) (map[string]any, error) 
 	}
 	var tools any = pyNone
 	if o.Tools != nil {
-		tl := make([]any, len(o.Tools))
+		tl := make(pyList, len(o.Tools))
 		for i, tool := range o.Tools {
 			cv, err := toTemplateValue(tool, 0)
 			if err != nil {
@@ -241,7 +242,11 @@ func (t *Template) execute(data map[string]any, now time.Time) (out string, err 
 	if st.raised != nil {
 		return "", fmt.Errorf("%w: %w: %s: %s", ErrRender, ErrTemplate, t.name, *st.raised)
 	}
-	return sb.String(), nil
+	out = sb.String()
+	if strings.Contains(out, listConcatMarker) {
+		return "", fmt.Errorf("%w: %s: TypeError: can only concatenate str (not \"list\") to str", ErrRender, t.name)
+	}
+	return out, nil
 }
 
 // renderState is the per-render mutable state of the global functions.

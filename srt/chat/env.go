@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
-	"github.com/nikolalohinski/gonja/v2/builtins/methods"
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/nodes"
@@ -37,6 +36,8 @@ func newEnvironment() *exec.Environment {
 		"trim":   filterTrim,
 		"length": filterLength,
 		"count":  filterLength,
+		printFilter: filterPrint,
+		iterFilter:  filterIter,
 	} {
 		if filters.Exists(name) {
 			_ = filters.Replace(name, fn)
@@ -62,6 +63,9 @@ func newEnvironment() *exec.Environment {
 			_ = tests.Register(name, fn)
 		}
 	}
+	globals := exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables)
+	globals.Set("none", pyNone)
+	globals.Set("None", pyNone)
 	cs := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	_ = cs.Register("generation", generationParser)
 	return &exec.Environment{
@@ -69,7 +73,7 @@ func newEnvironment() *exec.Environment {
 		Tests:             tests,
 		ControlStructures: cs,
 		Methods:           newMethods(),
-		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),
+		Context:           globals,
 	}
 }
 

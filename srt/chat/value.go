@@ -19,6 +19,33 @@ type noneType struct{}
 
 var pyNone = (*noneType)(nil)
 
+// pyList is a list from the request (or made by a Python method). It fixes
+// gonja's negative indexing (x[-1] of a one-element list) and, since gonja
+// turns str + list into string concatenation where Python raises
+// TypeError, its String() yields a marker that Render turns into an error
+// if it reaches the output. Printing a list ({{ x }}) goes through the
+// print filter and never sees the marker.
+type pyList []any
+
+const listConcatMarker = "\x00chat:list-as-str\x00"
+
+func (l pyList) String() string { return listConcatMarker }
+
+// GetItem implements gonja's ItemGetter with Python indexing.
+func (l pyList) GetItem(key any) (*exec.Value, bool) {
+	i, ok := key.(int)
+	if !ok {
+		return exec.AsValue(nil), false
+	}
+	if i < 0 {
+		i += len(l)
+	}
+	if i < 0 || i >= len(l) {
+		return exec.AsValue(nil), false
+	}
+	return exec.ToValue(l[i]), true
+}
+
 const maxDepth = 64
 
 // messageValue converts a Message into the ordered dict templates see.
@@ -34,7 +61,7 @@ func messageValue(m *Message) (*exec.Dict, error) {
 		d.Pairs = append(d.Pairs, pair("name", m.Name))
 	}
 	if m.ToolCalls != nil {
-		calls := make([]any, len(m.ToolCalls))
+		calls := make(pyList, len(m.ToolCalls))
 		for i, c := range m.ToolCalls {
 			v, err := toTemplateValue(c, 0)
 			if err != nil {
@@ -77,7 +104,7 @@ func contentValue(c any) (any, error) {
 	case string:
 		return c, nil
 	case []Part:
-		parts := make([]any, len(c))
+		parts := make(pyList, len(c))
 		for i, p := range c {
 			parts[i] = partValue(p)
 		}
@@ -127,8 +154,10 @@ func toTemplateValue(v any, depth int) (any, error) {
 		return decodeOrdered(x)
 	case []byte:
 		return decodeOrdered(x)
+	case pyList:
+		return x, nil
 	case []any:
-		out := make([]any, len(x))
+		out := make(pyList, len(x))
 		for i, e := range x {
 			c, err := toTemplateValue(e, depth+1)
 			if err != nil {
@@ -211,7 +240,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 	case json.Delim:
 		switch t {
 		case '[':
-			out := []any{}
+			out := pyList{}
 			for dec.More() {
 				v, err := decodeValue(dec, depth+1)
 				if err != nil {

@@ -159,25 +159,37 @@ func worst(c []cand) cand {
 	return w
 }
 
-// drawBound draws from the dense e restricted to the entries ranking at or
-// before bound (order of better), whose total mass is total.
-func drawBound(e, x []float32, bound cand, total, u float64) int32 {
+// drawBlock is the block size of drawScan's skip-ahead sums.
+const drawBlock = 1024
+
+// drawScan draws index i with probability e[i]/total among the i with
+// x[i] >= thr (total is their mass), given u uniform in [0, 1). Whole
+// blocks are skipped with a vectorised masked sum; only the block where the
+// cumulative mass crosses u*total is scanned. fallback is returned if
+// rounding runs past the end without a pick.
+func drawScan(e, x []float32, thr float32, total, u float64, fallback int32) int32 {
 	t := u * total
 	var acc float64
-	last := bound.id
-	bx, bid := bound.x, int(bound.id)
+	last := fallback
 	e = e[:len(x)]
-	for i, v := range x {
-		if v < bx || (v == bx && i > bid) {
-			continue
+	for start := 0; start < len(x); start += drawBlock {
+		end := min(start+drawBlock, len(x))
+		if end < len(x) {
+			if s := sumGE(e[start:end], x[start:end], thr); acc+s <= t {
+				acc += s
+				continue
+			}
 		}
-		w := e[i]
-		acc += float64(w)
-		if w > 0 {
+		for i := start; i < end; i++ {
+			w := e[i]
+			if w <= 0 || x[i] < thr {
+				continue
+			}
+			acc += float64(w)
 			last = int32(i)
-		}
-		if t < acc {
-			return last
+			if t < acc {
+				return last
+			}
 		}
 	}
 	return last
@@ -204,22 +216,4 @@ func draw(c []cand, u float64) int32 {
 		}
 	}
 	return last
-}
-
-// drawDense picks index i with probability p[i]/total.
-func drawDense(p []float32, total, u float64) int32 {
-	t := u * total
-	var acc float64
-	last := 0
-	for i, e := range p {
-		if e <= 0 {
-			continue
-		}
-		acc += float64(e)
-		last = i
-		if t < acc {
-			return int32(i)
-		}
-	}
-	return int32(last)
 }

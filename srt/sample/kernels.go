@@ -102,6 +102,26 @@ func countGTGo(x []float32, thr float32) int {
 	return n
 }
 
+func firstInGo(x []float32, from int, lo, hi float32) int {
+	for i := from; i < len(x); i++ {
+		if v := x[i]; v > lo && v < hi {
+			return i
+		}
+	}
+	return len(x)
+}
+
+func sumGEGo(e, x []float32, thr float32) float64 {
+	e = e[:len(x)]
+	var s float64
+	for i, v := range x {
+		if v >= thr {
+			s += float64(e[i])
+		}
+	}
+	return s
+}
+
 // max32 is max that ignores a NaN b.
 func max32(a, b float32) float32 {
 	if b > a {

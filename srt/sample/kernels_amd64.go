@@ -22,6 +22,12 @@ func firstGTAVX2(x *float32, n int, thr float32) int
 //go:noescape
 func countGTAVX2(x *float32, n int, thr float32) int
 
+//go:noescape
+func firstInAVX2(x *float32, n int, lo, hi float32) int
+
+//go:noescape
+func sumGEAVX2(e, x *float32, n int, thr float32) float64
+
 // expSum stores e^(x[i]-mx) into dst[:len(x)] unless dst is nil, and returns
 // their float64 sum. Entries below mx-87.3, -Inf and NaN give 0.
 func expSum(dst, x []float32, mx float32) float64 {
@@ -87,4 +93,30 @@ func countGT(x []float32, thr float32) int {
 	}
 	n := len(x) &^ 7
 	return countGTAVX2(&x[0], n, thr) + countGTGo(x[n:], thr)
+}
+
+// firstIn returns the first index i >= from with lo < x[i] < hi, or len(x).
+func firstIn(x []float32, from int, lo, hi float32) int {
+	if !hasAVX2 {
+		return firstInGo(x, from, lo, hi)
+	}
+	y := x[from:]
+	n := len(y) &^ 7
+	if n > 0 {
+		if i := firstInAVX2(&y[0], n, lo, hi); i < n {
+			return from + i
+		}
+	}
+	return firstInGo(x, from+n, lo, hi)
+}
+
+// sumGE returns the float64 sum of e[i] over the i with x[i] >= thr
+// (len(e) >= len(x)).
+func sumGE(e, x []float32, thr float32) float64 {
+	if !hasAVX2 || len(x) < 8 {
+		return sumGEGo(e, x, thr)
+	}
+	n := len(x) &^ 7
+	e = e[:len(x)]
+	return sumGEAVX2(&e[0], &x[0], n, thr) + sumGEGo(e[n:], x[n:], thr)
 }

@@ -274,3 +274,66 @@ done:
 	MOVQ DX, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func firstInAVX2(x *float32, n int, lo, hi float32) int
+// n is a multiple of 8: the first i with lo < x[i] < hi, or n.
+TEXT ·firstInAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS lo+16(FP), Y1
+	VBROADCASTSS hi+20(FP), Y3
+	XORQ BX, BX
+loop:
+	CMPQ BX, CX
+	JGE none
+	VMOVUPS (SI)(BX*4), Y0
+	VCMPPS $0x1e, Y1, Y0, Y2
+	VCMPPS $0x11, Y3, Y0, Y4
+	VANDPS Y4, Y2, Y2
+	VMOVMSKPS Y2, AX
+	TESTL AX, AX
+	JNZ found
+	ADDQ $8, BX
+	JMP loop
+found:
+	BSFL AX, AX
+	ADDQ AX, BX
+	MOVQ BX, ret+24(FP)
+	VZEROUPPER
+	RET
+none:
+	MOVQ CX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumGEAVX2(e, x *float32, n int, thr float32) float64
+// n is a multiple of 8: the float64 sum of e[i] over x[i] >= thr.
+TEXT ·sumGEAVX2(SB), NOSPLIT, $0-40
+	MOVQ e+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS thr+24(FP), Y1
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	XORQ BX, BX
+loop:
+	CMPQ BX, CX
+	JGE done
+	VCMPPS $0x12, (SI)(BX*4), Y1, Y2
+	VANDPS (DI)(BX*4), Y2, Y2
+	VCVTPS2PD X2, Y3
+	VADDPD Y3, Y6, Y6
+	VEXTRACTF128 $1, Y2, X2
+	VCVTPS2PD X2, Y3
+	VADDPD Y3, Y7, Y7
+	ADDQ $8, BX
+	JMP loop
+done:
+	VADDPD Y7, Y6, Y6
+	VEXTRACTF128 $1, Y6, X7
+	VADDPD X7, X6, X6
+	VPERMILPD $1, X6, X7
+	VADDSD X7, X6, X6
+	MOVSD X6, ret+32(FP)
+	VZEROUPPER
+	RET

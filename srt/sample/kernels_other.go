@@ -18,3 +18,10 @@ func firstGT(x []float32, from int, thr float32) int { return firstGTGo(x, from,
 
 // countGT returns how many entries are > thr.
 func countGT(x []float32, thr float32) int { return countGTGo(x, thr) }
+
+// firstIn returns the first index i >= from with lo < x[i] < hi, or len(x).
+func firstIn(x []float32, from int, lo, hi float32) int { return firstInGo(x, from, lo, hi) }
+
+// sumGE returns the float64 sum of e[i] over the i with x[i] >= thr
+// (len(e) >= len(x)).
+func sumGE(e, x []float32, thr float32) float64 { return sumGEGo(e, x, thr) }

@@ -53,6 +53,12 @@ func TestKernels(t *testing.T) {
 				if got, want := countGT(x[from:], thr), countGTGo(x[from:], thr); got != want {
 					t.Fatalf("n=%d: countGT(from %d, %v) = %d, want %d", n, from, thr, got, want)
 				}
+				if got, want := firstIn(x, from, thr-5, thr+5), firstInGo(x, from, thr-5, thr+5); got != want {
+					t.Fatalf("n=%d: firstIn(from %d, %v±5) = %d, want %d", n, from, thr, got, want)
+				}
+				if got, want := sumGE(dst[from:], x[from:], thr), sumGEGo(dst[from:], x[from:], thr); math.Abs(got-want) > 1e-12*want {
+					t.Fatalf("n=%d: sumGE(from %d, %v) = %v, want %v", n, from, thr, got, want)
+				}
 				want := firstGTGo(x, from, thr)
 				if got := firstGT(x, from, thr); got != want {
 					t.Fatalf("n=%d: firstGT(from %d, %v) = %d, want %d", n, from, thr, got, want)

@@ -53,15 +53,11 @@ func TopLogprobs(logits []float32, k int, dst []TokenLogprob) []TokenLogprob {
 	for i := k/2 - 1; i >= 0; i-- {
 		siftDownTL(h, i)
 	}
-	worst := h[0].Logprob
-	for i := k; i < len(logits); i++ {
-		v := logits[i]
-		if !(v > worst) { // ties lose to lower ids; NaN never enters
-			continue
-		}
-		h[0] = TokenLogprob{ID: int32(i), Logprob: v}
+	// Only strictly larger logits enter (ties lose to the kept lower ids;
+	// NaN never compares larger).
+	for i := firstGT(logits, k, h[0].Logprob); i < len(logits); i = firstGT(logits, i+1, h[0].Logprob) {
+		h[0] = TokenLogprob{ID: int32(i), Logprob: logits[i]}
 		siftDownTL(h, 0)
-		worst = h[0].Logprob
 	}
 	slices.SortFunc(h, func(a, b TokenLogprob) int {
 		switch {

@@ -89,23 +89,21 @@ func (s *Sampler) Sample(logits []float32) int32 {
 	switch {
 	case r.c != nil:
 		return draw(r.c, u)
-	case r.bounded:
-		return drawBound(r.dense, logits, r.bound, r.total, u)
 	}
-	return drawDense(r.dense, r.total, u)
+	return drawScan(r.dense, logits, r.thr, r.total, u, r.id)
 }
 
-// survivors is what the pipeline leaves for the draw: a fixed answer, an
-// explicit candidate list, or the dense unnormalised probabilities (whole
-// row, or only the entries ranking at or before bound) with their total.
+// survivors is what the pipeline leaves for the draw: a fixed answer (id),
+// an explicit candidate list, or the dense unnormalised probabilities of
+// the entries with logit >= thr (the others count as 0) with their total;
+// id is then the top token, the fallback of the draw.
 type survivors struct {
-	fixed   bool
-	id      int32
-	c       []cand
-	dense   []float32
-	bounded bool
-	bound   cand
-	total   float64
+	fixed bool
+	id    int32
+	c     []cand
+	dense []float32
+	thr   float32
+	total float64
 }
 
 // fastNucleusSpan is how far below the max the top-p fast path looks
@@ -163,13 +161,13 @@ func (s *Sampler) candidates(x []float32) survivors {
 		return survivors{c: c}
 	}
 	if set.topP > 0 {
-		return s.topP(x, mx, minBound, set.minPOn)
+		return s.topP(x, mx, int32(at), minBound, set.minPOn)
 	}
 	if set.minPOn {
 		return survivors{c: s.gather(x, mx, minBound.x)}
 	}
 	p := s.scratch(len(x))
-	return survivors{dense: p, total: expSum(p, x, mx)}
+	return survivors{dense: p, thr: negInf, total: expSum(p, x, mx), id: int32(at)}
 }
 
 // topP is top-p (then min-p) over the whole row. A fast path collects the
@@ -177,7 +175,7 @@ func (s *Sampler) candidates(x []float32) survivors {
 // exact among them. Otherwise one histogram pass over the exps finds the
 // bin where the mass is reached and a weighted quickselect inside that bin
 // finds the cut token; the draw then scans the row up to that rank.
-func (s *Sampler) topP(x []float32, mx float32, minBound cand, minPOn bool) survivors {
+func (s *Sampler) topP(x []float32, mx float32, at int32, minBound cand, minPOn bool) survivors {
 	topP := float64(s.set.topP)
 	p := s.scratch(len(x))
 	target := expSum(p, x, mx) * topP
@@ -210,14 +208,14 @@ func (s *Sampler) topP(x []float32, mx float32, minBound cand, minPOn bool) surv
 	lo := mx - float32(edge+1)/histScale - 0.01
 	hi := mx - float32(edge)/histScale + 0.01
 	c := s.cands[:0]
-	for i, v := range x {
-		if v > lo && v < hi && binOf(mx, v) == edge && p[i] > 0 {
+	for i := firstIn(x, 0, lo, hi); i < len(x); i = firstIn(x, i+1, lo, hi) {
+		if v := x[i]; binOf(mx, v) == edge && p[i] > 0 {
 			c = append(c, cand{x: v, e: p[i], id: int32(i)})
 		}
 	}
 	s.cands = c[:0]
 	if len(c) == 0 { // rounding left the target unreached: keep everything
-		return survivors{dense: p, total: before}
+		return survivors{dense: p, thr: negInf, total: before, id: at}
 	}
 	r := max(nucleus(c, target-before), 1)
 	for _, k := range c[:r] {
@@ -227,7 +225,14 @@ func (s *Sampler) topP(x []float32, mx float32, minBound cand, minPOn bool) surv
 	if minPOn && better(minBound, cut) {
 		return survivors{c: s.gather(x, mx, minBound.x)}
 	}
-	return survivors{dense: p, bounded: true, bound: cut, total: before}
+	// The survivors are the tokens ranking at or before cut. Zero the
+	// excluded ties of its logit so that "logit >= cut.x" says the same.
+	for _, k := range c[r:] {
+		if k.x == cut.x {
+			p[k.id] = 0
+		}
+	}
+	return survivors{dense: p, thr: cut.x, total: before, id: at}
 }
 
 // gather returns the tokens with x > thr as candidates.

@@ -37,10 +37,9 @@ func kept(s *Sampler, row []float32) (w []float64, fixed bool, id int32) {
 		}
 	default:
 		for i, e := range r.dense[:len(x)] {
-			if r.bounded && better(r.bound, cand{x: x[i], id: int32(i)}) {
-				continue
+			if x[i] >= r.thr {
+				w[i] = float64(e)
 			}
-			w[i] = float64(e)
 		}
 	}
 	return w, false, 0
@@ -468,10 +467,8 @@ func TestDrawLargeVocab(t *testing.T) {
 			case r.c != nil:
 				slices.SortFunc(r.c, func(a, b cand) int { return int(a.id - b.id) }) // draw scans in slice order
 				got = draw(r.c, u)
-			case r.bounded:
-				got = drawBound(r.dense, x, r.bound, r.total, u)
 			default:
-				got = drawDense(r.dense, r.total, u)
+				got = drawScan(r.dense, x, r.thr, r.total, u, r.id)
 			}
 			var acc float64
 			wantID := int32(-1)

@@ -2,13 +2,19 @@ package tensor
 
 import (
 	"runtime"
-	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Options configures a CPU.
 type Options struct {
 	// Threads is the worker-pool size; 0 means runtime.NumCPU().
 	Threads int
+	// Spin is how long idle workers busy-wait for the next job before
+	// parking (a parked worker takes microseconds to wake, which adds up
+	// over the hundreds of kernel calls of one decode step). 0 means 100µs;
+	// negative disables spinning.
+	Spin time.Duration
 	// ISA forces a kernel set: "" picks the best the CPU supports, otherwise
 	// "avx512", "avx2" or "generic". Asking for a set the CPU lacks falls
 	// back to the best one it has below it.
@@ -23,9 +29,11 @@ type CPU struct {
 	threads int
 	k       *kernelSet
 
-	wake []chan struct{}
-	wg   sync.WaitGroup
-	task func(worker int)
+	workers []*poolWorker
+	gen     atomic.Uint64 // bumped once per parallel job
+	pending atomic.Int32  // workers still running the current job
+	task    func(worker int)
+	spin    time.Duration
 
 	forN    int
 	forFn   func(lo, hi int)
@@ -53,24 +61,74 @@ func NewCPU(o Options) *CPU {
 	if t <= 0 {
 		t = runtime.NumCPU()
 	}
-	c := &CPU{threads: t, k: pickKernels(o.ISA)}
+	c := &CPU{threads: t, k: pickKernels(o.ISA), spin: o.Spin}
+	switch {
+	case c.spin == 0:
+		c.spin = 100 * time.Microsecond
+	case c.spin < 0:
+		c.spin = 0
+	}
 	c.forTask = c.forWorker
 	c.mmTask = c.mmWorker
 	c.atTask = c.attnWorker
 	c.scratch = make([]workerScratch, t)
-	c.wake = make([]chan struct{}, t)
 	for w := 1; w < t; w++ {
-		ch := make(chan struct{}, 1)
-		c.wake[w] = ch
-		go c.worker(w, ch)
+		pw := &poolWorker{wake: make(chan struct{}, 1)}
+		c.workers = append(c.workers, pw)
+		go c.worker(w, pw)
 	}
 	return c
 }
 
-func (c *CPU) worker(w int, ch chan struct{}) {
-	for range ch {
+// poolWorker is the parking state of one worker goroutine.
+type poolWorker struct {
+	parked atomic.Bool
+	wake   chan struct{} // a token means "look at gen again"; closed by Close
+}
+
+func (c *CPU) worker(w int, pw *poolWorker) {
+	seen := uint64(0)
+	for {
+		if !c.waitJob(pw, seen) {
+			return
+		}
+		seen = c.gen.Load()
 		c.task(w)
-		c.wg.Done()
+		c.pending.Add(-1)
+	}
+}
+
+// waitJob waits until gen moves past seen (true) or the pool closes (false):
+// it spins for c.spin, then parks on the wake channel.
+func (c *CPU) waitJob(pw *poolWorker, seen uint64) bool {
+	var start time.Time
+	for i := 0; ; i++ {
+		if c.gen.Load() != seen {
+			return true
+		}
+		if i&255 != 255 {
+			continue
+		}
+		if start.IsZero() {
+			start = time.Now()
+			continue
+		}
+		if time.Since(start) < c.spin {
+			continue
+		}
+		// Park. The recheck after publishing parked pairs with run's
+		// gen.Add-then-parked.Load, so a job is never missed.
+		pw.parked.Store(true)
+		if c.gen.Load() != seen {
+			pw.parked.Store(false)
+			return true
+		}
+		_, ok := <-pw.wake
+		pw.parked.Store(false)
+		if !ok {
+			return false
+		}
+		start = time.Time{}
 	}
 }
 
@@ -80,8 +138,8 @@ func (c *CPU) Close() {
 		return
 	}
 	c.closed = true
-	for _, ch := range c.wake[1:] {
-		close(ch)
+	for _, pw := range c.workers {
+		close(pw.wake)
 	}
 }
 
@@ -99,13 +157,22 @@ func (c *CPU) run(task func(worker int)) {
 		return
 	}
 	c.task = task
-	c.wg.Add(c.threads - 1)
-	for _, ch := range c.wake[1:] {
-		ch <- struct{}{}
+	c.pending.Store(int32(c.threads - 1))
+	c.gen.Add(1)
+	for _, pw := range c.workers {
+		if pw.parked.Load() {
+			select {
+			case pw.wake <- struct{}{}:
+			default: // a token is already waiting
+			}
+		}
 	}
 	task(0)
-	c.wg.Wait()
-	c.task = nil
+	for i := 0; c.pending.Load() != 0; i++ {
+		if i > 64 {
+			runtime.Gosched()
+		}
+	}
 }
 
 // For calls fn over [0, n) split into at most Threads contiguous ranges run

@@ -2,6 +2,115 @@
 
 package tensor
 
-import "github.com/sglang-go/sglang/srt/tensor/internal/simd"
+import (
+	"unsafe"
 
-func archKernels(f simd.Features) *kernelSet { return nil }
+	"github.com/sglang-go/sglang/srt/tensor/internal/simd"
+)
+
+func archKernels(f simd.Features) *kernelSet {
+	switch {
+	case f.AVX512:
+		ks := &kernelSet{
+			name:   "avx512",
+			mr:     6,
+			f32:    simd.Tile512F32,
+			deq:    deq512,
+			q8dot:  simd.Q8DotAVX2,
+			scores: scores512,
+			accum:  accum512,
+		}
+		if f.VNNI {
+			ks.q8dot = simd.Q8DotVNNI
+		}
+		ks.direct[F32], ks.dmax[F32] = simd.Tile512F32, 1<<62
+		ks.direct[F16], ks.dmax[F16] = simd.Tile512F16, directMax512
+		ks.direct[BF16], ks.dmax[BF16] = simd.Tile512BF16, directMax512
+		return ks
+	case f.AVX2:
+		return &kernelSet{
+			name:   "avx2",
+			mr:     2,
+			f32:    tile256,
+			deq:    dequantize,
+			q8dot:  simd.Q8DotAVX2,
+			scores: scoresGo,
+			accum:  accumGo,
+		}
+	}
+	return nil
+}
+
+func scores512(scores []float32, q, k []float32, kstride int, slots []int32, hd int, scale float32) {
+	if hd%16 != 0 || len(slots) == 0 {
+		scoresGo(scores, q, k, kstride, slots, hd, scale)
+		return
+	}
+	_ = scores[len(slots)-1]
+	_ = q[hd-1]
+	simd.Scores512(&scores[0], &q[0], &k[0], kstride, &slots[0], len(slots), hd, scale)
+}
+
+func accum512(out, v []float32, vstride int, slots []int32, p []float32, hd int) {
+	if hd%16 != 0 || len(slots) == 0 {
+		accumGo(out, v, vstride, slots, p, hd)
+		return
+	}
+	_ = out[hd-1]
+	_ = p[len(slots)-1]
+	simd.Accum512(&out[0], &v[0], vstride, &slots[0], &p[0], len(slots), hd)
+}
+
+// tile256 adapts the fixed-shape AVX2 tile (nw == 4, k % 8 == 0) to tileFn.
+func tile256(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool) {
+	var wp [4]*float32
+	for j := range wp {
+		wp[j] = (*float32)(unsafe.Add(w, min(j, nw-1)*wstride))
+	}
+	var res [8]float32
+	kf := k &^ 7
+	if kf > 0 {
+		simd.Tile256F32(kf, x, xstride, mx, wp[0], wp[1], wp[2], wp[3], &res)
+	}
+	for i := 0; i < mx; i++ {
+		xr := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(x), i*xstride*4)), k)
+		o := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), i*ostride*4)), nw)
+		for j := 0; j < nw; j++ {
+			s := res[4*i+j]
+			if kf < k {
+				s += dotGo(xr[kf:], unsafe.Slice(wp[j], k)[kf:])
+			}
+			if acc {
+				o[j] += s
+			} else {
+				o[j] = s
+			}
+		}
+	}
+}
+
+// directMax512 is the batch size up to which f16/bf16 weights are converted
+// inside the tile kernel; larger batches dequantize panels once instead.
+var directMax512 = 16
+
+// deq512 dequantizes len(dst) values of type t from src with AVX-512.
+func deq512(dst []float32, src []byte, t DType) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	_ = src[t.RowBytes(n)-1] // bounds check
+	d, s := &dst[0], unsafe.Pointer(&src[0])
+	switch t {
+	case F16:
+		simd.Deq512F16(d, s, n)
+	case BF16:
+		simd.Deq512BF16(d, s, n)
+	case Q8_0:
+		simd.Deq512Q8(d, s, n/32)
+	case Q4_0:
+		simd.Deq512Q4(d, s, n/32)
+	default:
+		dequantize(dst, src, t)
+	}
+}

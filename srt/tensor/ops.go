@@ -123,5 +123,6 @@ func AddBias(x []float32, n int, bias []float32) {
 	}
 }
 
-// expf is float32 exp; exact enough (computed in float64).
+// expf is float32 exp computed through math.Exp (as fast as a float32
+// polynomial in pure Go, and exact).
 func expf(x float32) float32 { return float32(math.Exp(float64(x))) }

@@ -15,6 +15,11 @@ type bpeModel struct {
 	unk          int32      // -1 when none
 	fuseUnk      bool
 	ignoreMerges bool // a word that is itself a token is emitted whole
+
+	// bl is set when words arrive as raw bytes that the model spells with
+	// the byte-level table itself; blIDs holds each byte's token id.
+	bl    *byteLevel
+	blIDs [256]int32
 }
 
 func mergeKey(l, r int32) uint64 { return uint64(uint32(l))<<32 | uint64(uint32(r)) }
@@ -118,14 +123,39 @@ func (m *bpeModel) initial(w string, syms []bpeSym) []bpeSym {
 	return syms
 }
 
+// initialBytes makes one symbol per byte of a raw (not yet byte-level
+// spelled) word.
+func (m *bpeModel) initialBytes(w string, syms []bpeSym) []bpeSym {
+	for i := 0; i < len(w); i++ {
+		id := m.blIDs[w[i]]
+		if id < 0 {
+			if m.unk < 0 || (m.fuseUnk && len(syms) > 0 && syms[len(syms)-1].id == m.unk) {
+				continue
+			}
+			id = m.unk
+		}
+		syms = append(syms, bpeSym{id: id})
+	}
+	return syms
+}
+
 func (m *bpeModel) tokenize(w string, out []int32) []int32 {
 	if m.ignoreMerges {
-		if id, ok := m.vocab[w]; ok {
+		key := w
+		if m.bl != nil {
+			key = m.bl.encode(w)
+		}
+		if id, ok := m.vocab[key]; ok {
 			return append(out, id)
 		}
 	}
 	var buf [32]bpeSym
-	syms := m.initial(w, buf[:0])
+	var syms []bpeSym
+	if m.bl != nil {
+		syms = m.initialBytes(w, buf[:0])
+	} else {
+		syms = m.initial(w, buf[:0])
+	}
 	n := len(syms)
 	if n == 0 {
 		return out

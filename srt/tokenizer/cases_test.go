@@ -122,3 +122,21 @@ func TestGGUFCases(t *testing.T) {
 }
 
 func sharedPath(tb testing.TB, elem ...string) string { return shared.Path(tb, elem...) }
+
+func TestFromDir(t *testing.T) {
+	dir := shared.Path(t, "models", "stories260K")
+	tk, err := FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tokenizer_config.json: add_bos_token true, bos <s>, eos </s>.
+	if tk.BOS() != 1 || tk.EOS() != 2 || tk.VocabSize() != 512 {
+		t.Errorf("BOS %d EOS %d size %d", tk.BOS(), tk.EOS(), tk.VocabSize())
+	}
+	if got := tk.Encode("Once upon a time", true); !slices.Equal(got, []int32{1, 403, 407, 261, 378}) {
+		t.Errorf("Encode = %v", got)
+	}
+	if _, err := FromDir(t.TempDir()); err == nil {
+		t.Error("FromDir on an empty directory succeeded")
+	}
+}

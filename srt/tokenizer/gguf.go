@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -32,7 +33,13 @@ type GGUFVocab struct {
 
 	BOS, EOS, UNK, PAD int32 // -1 when absent
 	AddBOS, AddEOS     bool
-	AddSpacePrefix     bool // tokenizer.ggml.add_space_prefix
+
+	// SEP is tokenizer.ggml.seperator_token_id (-1 when absent); AddSEP
+	// (tokenizer.ggml.add_sep_token, default true for "bert") appends it.
+	SEP    int32
+	AddSEP bool
+
+	AddSpacePrefix bool // tokenizer.ggml.add_space_prefix
 }
 
 // GGUFMeta is the metadata access VocabFromGGUF needs; *gguf.File (package
@@ -76,15 +83,25 @@ func VocabFromGGUF(f GGUFMeta) (GGUFVocab, error) {
 		return -1
 	}
 	spm := v.Model == "llama"
-	defBOS, defEOS, defUNK := int32(-1), int32(-1), int32(-1)
+	bert := v.Model == "bert"
+	defBOS, defEOS, defUNK, defSEP := int32(-1), int32(-1), int32(-1), int32(-1)
 	if spm {
 		defBOS, defEOS, defUNK = 1, 2, 0
 	}
+	if bert {
+		defBOS, defUNK, defSEP = 101, 100, 102
+		defBOS = id("tokenizer.ggml.cls_token_id", defBOS)
+	}
 	v.BOS = id("tokenizer.ggml.bos_token_id", defBOS)
+	v.SEP = id("tokenizer.ggml.seperator_token_id", defSEP)
+	v.AddSEP = bert
+	if b, ok := f.Bool("tokenizer.ggml.add_sep_token"); ok {
+		v.AddSEP = b
+	}
 	v.EOS = id("tokenizer.ggml.eos_token_id", defEOS)
 	v.UNK = id("tokenizer.ggml.unknown_token_id", defUNK)
 	v.PAD = id("tokenizer.ggml.padding_token_id", -1)
-	v.AddBOS = spm || llama3Pre(v.Pre)
+	v.AddBOS = spm || bert || llama3Pre(v.Pre)
 	if b, ok := f.Bool("tokenizer.ggml.add_bos_token"); ok {
 		v.AddBOS = b
 	}
@@ -125,7 +142,7 @@ func FromGGUF(v GGUFVocab) (*Tokenizer, error) {
 		return nil, fmt.Errorf("%w: gguf: %d tokens but %d scores and %d types", ErrFormat, n, len(v.Scores), len(v.Types))
 	}
 	t := &Tokenizer{
-		pieces:  v.Tokens,
+		pieces:  slices.Clone(v.Tokens),
 		vocab:   make(map[string]int32, n),
 		special: make([]bool, n),
 		bos:     -1, eos: -1, unk: -1,
@@ -177,6 +194,14 @@ func FromGGUF(v GGUFVocab) (*Tokenizer, error) {
 		if v.AddSpacePrefix {
 			t.dec = append(t.dec, stripDec{" ", 1, 0})
 		}
+	case "bert":
+		m := &wpmModel{vocab: t.vocab, unk: t.unk}
+		for _, p := range v.Tokens {
+			m.maxLen = max(m.maxLen, len(p))
+		}
+		t.kind, t.wpm = kindWPM, m
+		t.pre = []preStep{wpmSplit{}}
+		t.dec = []decodeStep{replaceDec{"\u2581", " "}, fuseDec{}, stripDec{" ", 1, 0}}
 	case "gpt2":
 		m := &bpeModel{vocab: t.vocab, unk: -1, ignoreMerges: llama3Pre(v.Pre)}
 		for i := range m.byteIDs {
@@ -229,7 +254,10 @@ func FromGGUF(v GGUFVocab) (*Tokenizer, error) {
 	if v.AddEOS && t.eos >= 0 {
 		t.suffix = []int32{t.eos}
 	}
-	t.cache = newWordCache(1 << 16)
+	if v.AddSEP && v.SEP >= 0 && int(v.SEP) < n {
+		t.suffix = append(t.suffix, v.SEP)
+	}
+	t.finalize()
 	return t, nil
 }
 

@@ -212,7 +212,7 @@ func fromJSON(data, cfgData []byte) (*Tokenizer, error) {
 	}
 	t.prefix = applyAddFlag(t.prefix, cfg.AddBOS, t.bos, true)
 	t.suffix = applyAddFlag(t.suffix, cfg.AddEOS, t.eos, false)
-	t.cache = newWordCache(1 << 16)
+	t.finalize()
 	return t, nil
 }
 

@@ -40,6 +40,7 @@ type modelKind int
 const (
 	kindBPE modelKind = iota // merges ranked by position (HF BPE, GGUF gpt2)
 	kindSPM                  // llama.cpp SentencePiece: merges driven by piece scores
+	kindWPM                  // llama.cpp WordPiece (BERT GGUF vocabularies)
 )
 
 // Tokenizer encodes and decodes text. Build one with FromFile, FromDir or
@@ -52,10 +53,12 @@ type Tokenizer struct {
 	kind modelKind
 	bpe  *bpeModel
 	spm  *spmModel
+	wpm  *wpmModel
 
-	norm  []normalizer
-	pre   []preStep
-	added *addedVocab
+	norm      []normalizer
+	pre       []preStep
+	lastSplit *splitStep // final Isolated split, streamed into the model
+	added     *addedVocab
 
 	prefix, suffix []int32 // post-processor tokens around the sequence
 	dec            []decodeStep
@@ -137,11 +140,56 @@ func (t *Tokenizer) encodeSegment(seg string, out []int32) []int32 {
 		words = p.apply(words)
 	}
 	for _, w := range words {
-		if w != "" {
+		if w == "" {
+			continue
+		}
+		if t.lastSplit == nil {
 			out = t.tokenizeWord(w, out)
+			continue
+		}
+		last := 0
+		t.lastSplit.m.find(w, func(s, e int) {
+			if s > last {
+				out = t.tokenizeWord(w[last:s], out)
+			}
+			if e > s {
+				out = t.tokenizeWord(w[s:e], out)
+			}
+			last = e
+		})
+		if last < len(w) {
+			out = t.tokenizeWord(w[last:], out)
 		}
 	}
 	return out
+}
+
+// finalize sets up the fast paths once the pipeline is known: a trailing
+// plain ByteLevel step is folded into the BPE model (which then reads raw
+// bytes), and a trailing Isolated split is streamed instead of collected.
+func (t *Tokenizer) finalize() {
+	if n := len(t.pre); n > 0 && t.kind == kindBPE {
+		if bs, ok := t.pre[n-1].(byteLevelStep); ok && !bs.prefixSpace {
+			t.pre = t.pre[:n-1]
+			if bs.split != nil {
+				t.pre = append(t.pre, *bs.split)
+			}
+			t.bpe.bl = bs.bl
+			for b := range t.bpe.blIDs {
+				t.bpe.blIDs[b] = -1
+				if id, ok := t.vocab[bs.bl.encS[b]]; ok {
+					t.bpe.blIDs[b] = id
+				}
+			}
+		}
+	}
+	if n := len(t.pre); n > 0 {
+		if s, ok := t.pre[n-1].(splitStep); ok && s.behavior == splitIsolated && !s.invert {
+			t.lastSplit = &s
+			t.pre = t.pre[:n-1]
+		}
+	}
+	t.cache = newWordCache(1 << 16)
 }
 
 // tokenizeWord runs the model on one pre-tokenized word, through the cache.
@@ -153,6 +201,8 @@ func (t *Tokenizer) tokenizeWord(w string, out []int32) []int32 {
 	switch t.kind {
 	case kindSPM:
 		out = t.spm.tokenize(w, out)
+	case kindWPM:
+		out = t.wpm.tokenize(w, out)
 	default:
 		out = t.bpe.tokenize(w, out)
 	}

@@ -80,7 +80,7 @@ func loadGGUFTok(t testing.TB, elem ...string) *Tokenizer {
 
 func TestLlamaCppVectors(t *testing.T) {
 	ggufs := []string{"llama-spm", "phi-3", "gpt-2", "deepseek-llm", "deepseek-coder", "falcon",
-		"starcoder", "refact", "mpt"}
+		"starcoder", "refact", "mpt", "bert-bge"}
 	run := func(t *testing.T, tk *Tokenizer, vs []vector, hf bool) {
 		bad := 0
 		for _, v := range vs {

@@ -34,3 +34,15 @@ func accum512(out, v *float32, vstride int, slots *int32, p *float32, n, hd int)
 
 //go:noescape
 func tile256F32(k int, x *float32, xstride, mx int, w0, w1, w2, w3 *float32, out *[8]float32)
+
+//go:noescape
+func deq512F16(dst *float32, src unsafe.Pointer, n int)
+
+//go:noescape
+func deq512BF16(dst *float32, src unsafe.Pointer, n int)
+
+//go:noescape
+func deq512Q8(dst *float32, src unsafe.Pointer, nb int)
+
+//go:noescape
+func deq512Q4(dst *float32, src unsafe.Pointer, nb int)

@@ -28,6 +28,7 @@ func main() {
 	g.scores512()
 	g.accum512()
 	g.tile256()
+	g.dequant512()
 	if err := os.WriteFile("kernels_amd64.s", g.b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -436,4 +437,97 @@ func (g *gen) tile256() {
 	}
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
+}
+
+// dequant512 writes the AVX-512 dequantizers:
+//
+//	deq512F16(dst *float32, src unsafe.Pointer, n int)  // n values, any n
+//	deq512BF16(dst *float32, src unsafe.Pointer, n int)
+//	deq512Q8(dst *float32, src unsafe.Pointer, nb int) // nb Q8_0 blocks
+//	deq512Q4(dst *float32, src unsafe.Pointer, nb int) // nb Q4_0 blocks
+func (g *gen) dequant512() {
+	for _, t := range []string{"F16", "BF16"} {
+		name := "deq512" + t
+		g.p("")
+		g.p("// func %s(dst *float32, src unsafe.Pointer, n int)", name)
+		g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+		g.p("\tMOVQ dst+0(FP), DI")
+		g.p("\tMOVQ src+8(FP), SI")
+		g.p("\tMOVQ n+16(FP), CX")
+		g.p("%s_loop:", name)
+		g.p("\tCMPQ CX, $32")
+		g.p("\tJLT %s_tail", name)
+		g.loadW(t, "(SI)", 0, false)
+		g.loadW(t, "32(SI)", 1, false)
+		g.p("\tVMOVUPS Z0, (DI)")
+		g.p("\tVMOVUPS Z1, 64(DI)")
+		g.p("\tADDQ $64, SI")
+		g.p("\tADDQ $128, DI")
+		g.p("\tSUBQ $32, CX")
+		g.p("\tJMP %s_loop", name)
+		g.p("%s_tail:", name)
+		g.p("\tTESTQ CX, CX")
+		g.p("\tJZ %s_done", name)
+		g.p("\tMOVQ $16, BX")
+		g.p("\tCMPQ CX, BX")
+		g.p("\tCMOVQLT CX, BX")
+		g.p("\tMOVQ $1, AX")
+		g.p("\tSHLXQ BX, AX, AX")
+		g.p("\tDECQ AX")
+		g.p("\tKMOVW AX, K1")
+		g.loadW(t, "(SI)", 0, true)
+		g.p("\tVMOVUPS Z0, K1, (DI)")
+		g.p("\tADDQ $32, SI")
+		g.p("\tADDQ $64, DI")
+		g.p("\tSUBQ BX, CX")
+		g.p("\tJMP %s_tail", name)
+		g.p("%s_done:", name)
+		g.p("\tVZEROUPPER")
+		g.p("\tRET")
+	}
+	for _, t := range []string{"Q8", "Q4"} {
+		name := "deq512" + t
+		bb := map[string]int{"Q8": 34, "Q4": 18}[t]
+		g.p("")
+		g.p("// func %s(dst *float32, src unsafe.Pointer, nb int)", name)
+		g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+		g.p("\tMOVQ dst+0(FP), DI")
+		g.p("\tMOVQ src+8(FP), SI")
+		g.p("\tMOVQ nb+16(FP), CX")
+		g.p("\tTESTQ CX, CX")
+		g.p("\tJZ %s_done", name)
+		if t == "Q4" {
+			g.p("\tMOVL $15, AX")
+			g.p("\tVPBROADCASTD AX, Z6")
+			g.p("\tMOVL $8, AX")
+			g.p("\tVPBROADCASTD AX, Z7")
+		}
+		g.p("%s_loop:", name)
+		g.p("\tVPBROADCASTW (SI), X4")
+		g.p("\tVCVTPH2PS X4, X4")
+		g.p("\tVBROADCASTSS X4, Z4")
+		if t == "Q8" {
+			g.p("\tVPMOVSXBD 2(SI), Z0")
+			g.p("\tVPMOVSXBD 18(SI), Z1")
+		} else {
+			g.p("\tVPMOVZXBD 2(SI), Z2")
+			g.p("\tVPANDD Z6, Z2, Z0")
+			g.p("\tVPSRLD $4, Z2, Z1")
+			g.p("\tVPSUBD Z7, Z0, Z0")
+			g.p("\tVPSUBD Z7, Z1, Z1")
+		}
+		g.p("\tVCVTDQ2PS Z0, Z0")
+		g.p("\tVCVTDQ2PS Z1, Z1")
+		g.p("\tVMULPS Z4, Z0, Z0")
+		g.p("\tVMULPS Z4, Z1, Z1")
+		g.p("\tVMOVUPS Z0, (DI)")
+		g.p("\tVMOVUPS Z1, 64(DI)")
+		g.p("\tADDQ $%d, SI", bb)
+		g.p("\tADDQ $128, DI")
+		g.p("\tDECQ CX")
+		g.p("\tJNZ %s_loop", name)
+		g.p("%s_done:", name)
+		g.p("\tVZEROUPPER")
+		g.p("\tRET")
+	}
 }

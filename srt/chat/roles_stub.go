@@ -1,0 +1,3 @@
+package chat
+
+type RoleFormat struct{}

@@ -1,0 +1,54 @@
+//go:build amd64
+
+package simd
+
+import "unsafe"
+
+// The exported kernels below are thin names for the assembly; see
+// decl_amd64.go for their contracts. They require Features().AVX512 (the
+// 512-suffixed ones and Q8DotVNNI with VNNI) or AVX2.
+
+func Tile512F32(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool) {
+	tile512F32(k, x, xstride, mx, w, wstride, nw, out, ostride, acc)
+}
+
+func Tile512F16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool) {
+	tile512F16(k, x, xstride, mx, w, wstride, nw, out, ostride, acc)
+}
+
+func Tile512BF16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool) {
+	tile512BF16(k, x, xstride, mx, w, wstride, nw, out, ostride, acc)
+}
+
+// Q8DotVNNI / Q8DotAVX2: sum over nb blocks of xd[b] * d_w[b] * (xq block · q_w block).
+func Q8DotVNNI(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32 {
+	return q8DotVNNI(xq, xd, w, nb)
+}
+
+func Q8DotAVX2(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32 {
+	return q8DotAVX2(xq, xd, w, nb)
+}
+
+// Scores512: scores[j] = scale * q[:hd]·k[slots[j]*kstride:][:hd] for j < n; hd % 16 == 0.
+func Scores512(scores *float32, q, k *float32, kstride int, slots *int32, n, hd int, scale float32) {
+	scores512(scores, q, k, kstride, slots, n, hd, scale)
+}
+
+// Accum512: out[:hd] += sum_{j<n} p[j] * v[slots[j]*vstride:][:hd]; hd % 16 == 0.
+func Accum512(out, v *float32, vstride int, slots *int32, p *float32, n, hd int) {
+	accum512(out, v, vstride, slots, p, n, hd)
+}
+
+// Tile256F32: AVX2 tile, k a positive multiple of 8, mx 1 or 2:
+// out[4i+j] = x_i · w_j (x_i = x + i*xstride floats).
+func Tile256F32(k int, x *float32, xstride, mx int, w0, w1, w2, w3 *float32, out *[8]float32) {
+	tile256F32(k, x, xstride, mx, w0, w1, w2, w3, out)
+}
+
+// Deq512F16 / Deq512BF16 decode n values at src into dst (AVX512).
+func Deq512F16(dst *float32, src unsafe.Pointer, n int)  { deq512F16(dst, src, n) }
+func Deq512BF16(dst *float32, src unsafe.Pointer, n int) { deq512BF16(dst, src, n) }
+
+// Deq512Q8 / Deq512Q4 decode nb ggml blocks (32 values each) at src into dst (AVX512).
+func Deq512Q8(dst *float32, src unsafe.Pointer, nb int) { deq512Q8(dst, src, nb) }
+func Deq512Q4(dst *float32, src unsafe.Pointer, nb int) { deq512Q4(dst, src, nb) }
