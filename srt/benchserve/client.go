@@ -217,6 +217,7 @@ func (c *client) send(ctx context.Context, r Request, outLen int, benchStart tim
 		now := time.Since(st).Seconds()
 		if errors.Is(err, errSSEDone) {
 			tr.line(now)
+			drain(resp.Body, cancel)
 			return tr.finish()
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) && rctx.Err() == nil {
@@ -230,4 +231,13 @@ func (c *client) send(ctx context.Context, r Request, outLen int, benchStart tim
 			return fail(err)
 		}
 	}
+}
+
+// drain reads what follows [DONE] (normally just the end of the chunked
+// body) so the connection can be reused; a server that keeps the stream open
+// is cut off after a moment.
+func drain(body io.Reader, cancel context.CancelFunc) {
+	t := time.AfterFunc(100*time.Millisecond, cancel)
+	defer t.Stop()
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
 }

@@ -3,6 +3,7 @@ package benchserve
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,6 +42,7 @@ type fake struct {
 	detok       int
 	flushes     int
 	auth        []string
+	conns       int // TCP connections opened
 }
 
 func newFake(t *testing.T, f *fake) *httptest.Server {
@@ -80,7 +82,15 @@ func newFake(t *testing.T, f *fake) *httptest.Server {
 	})
 	mux.HandleFunc("POST /generate", func(w http.ResponseWriter, r *http.Request) { f.serve(w, r, true) })
 	mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { f.serve(w, r, false) })
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			f.mu.Lock()
+			f.conns++
+			f.mu.Unlock()
+		}
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
 }

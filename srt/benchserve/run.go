@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,7 +28,11 @@ func (r Rate) String() string {
 	if math.IsInf(float64(r), 1) {
 		return "inf"
 	}
-	return strconv.FormatFloat(float64(r), 'g', -1, 64)
+	s := strconv.FormatFloat(float64(r), 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0" // as Python prints a float
+	}
+	return s
 }
 
 // Result is a run's configuration summary and metrics; its JSON form is

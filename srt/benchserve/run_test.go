@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sglang-go/sglang/internal/shared"
+	"github.com/sglang-go/sglang/srt/tokenizer"
 )
 
 // testConfig is a small random-dataset run against srv.
@@ -105,6 +108,9 @@ func TestMaxConcurrency(t *testing.T) {
 		}
 		if f.maxInflight != c {
 			t.Errorf("concurrency %d: server saw up to %d in flight", c, f.maxInflight)
+		}
+		if f.conns > c {
+			t.Errorf("concurrency %d: %d connections for 12 requests (not reused)", c, f.conns)
 		}
 		if res.Completed != 12 || res.MaxConcurrency == nil || *res.MaxConcurrency != c {
 			t.Errorf("concurrency %d: completed %d, max_concurrency %v", c, res.Completed, res.MaxConcurrency)
@@ -443,5 +449,38 @@ func TestConfigErrors(t *testing.T) {
 	cfg := DefaultConfig()
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("DefaultConfig: %v", err)
+	}
+}
+
+// TestOAIWithRealTokenizer builds text prompts with the stories260K
+// tokenizer: no special id may reach a prompt and no /v1/detokenize call is
+// made.
+func TestOAIWithRealTokenizer(t *testing.T) {
+	tok, err := tokenizer.FromFile(shared.Path(t, "models", "stories260K", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fake{}
+	srv := newFake(t, f)
+	cfg := testConfig(srv)
+	cfg.Backend = BackendOAI
+	cfg.MinTokenID = 0
+	cfg.Tokenizer = tok
+	cfg.NumPrompts = 3
+	res, _, err := Run(context.Background(), cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.detok != 0 || res.Completed != 3 || res.VocabSize != tok.VocabSize() {
+		t.Errorf("detokenize calls %d, completed %d, vocab %d", f.detok, res.Completed, res.VocabSize)
+	}
+	for i, b := range f.bodies {
+		p := b["prompt"].(string)
+		if p == "" || strings.Contains(p, "<s>") || strings.Contains(p, "</s>") || strings.Contains(p, "<unk>") {
+			t.Errorf("request %d prompt %q", i, p)
+		}
+		if n := len(tok.Encode(p, false)); n < 8 || n > 32 {
+			t.Errorf("request %d: prompt re-encodes to %d tokens, far from 16", i, n)
+		}
 	}
 }

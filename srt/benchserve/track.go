@@ -30,12 +30,11 @@ var errServer = errors.New("benchserve: server error")
 // tracker turns a request's events, stamped with their arrival time (s since
 // the request started), into an Output, following SGLang's definitions.
 type tracker struct {
-	out      Output
-	native   bool
-	first    bool    // an event with output has arrived
-	last     float64 // time of the last output event
-	lastOut  int     // completion tokens at that event
-	reported bool    // the server reported completion_tokens
+	out     Output
+	native  bool
+	first   bool    // an event with output has arrived
+	last    float64 // time of the last output event
+	lastOut int     // completion tokens at that event
 }
 
 func newTracker(native bool, promptLen, wantOut int) *tracker {
@@ -93,7 +92,7 @@ func (t *tracker) nativeEvent(data []byte, at float64) error {
 	hasIDs := len(ev.OutputIDs) > 0 && !isEmptyJSONList(ev.OutputIDs)
 	if !hasText && !hasIDs {
 		if haveOut {
-			t.out.OutputLen, t.reported = outLen, true
+			t.out.OutputLen = outLen
 		}
 		return nil
 	}
@@ -118,7 +117,7 @@ func (t *tracker) nativeEvent(data []byte, at float64) error {
 	}
 	t.last, t.lastOut = at, outLen
 	if haveOut {
-		t.out.OutputLen, t.reported = outLen, true
+		t.out.OutputLen = outLen
 	}
 	return nil
 }
@@ -152,7 +151,7 @@ func (t *tracker) oaiEvent(data []byte, at float64) error {
 		return fmt.Errorf("%w: %s", errServer, ch.Message)
 	}
 	if u := ch.Usage; u != nil {
-		t.out.OutputLen, t.reported = u.CompletionTokens, true
+		t.out.OutputLen = u.CompletionTokens
 		t.out.PromptTokens = u.PromptTokens
 		if u.PromptTokensDetails != nil {
 			t.out.CachedTokens = u.PromptTokensDetails.CachedTokens

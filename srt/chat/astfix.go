@@ -76,6 +76,13 @@ func wrapOutputs(root nodes.Node) {
 				v.Set(reflect.ValueOf(&nodes.Name{Name: &tokens.Token{Type: tokens.Name, Val: "none", Line: nn.Location.Line, Col: nn.Location.Col}}))
 				return
 			}
+			if b, ok := v.Interface().(*nodes.BinaryExpression); ok && v.CanSet() && b.Operator != nil &&
+				b.Operator.Token != nil && b.Operator.Token.Type == tokens.Addition {
+				call := addCall(b)
+				v.Set(reflect.ValueOf(call))
+				walk(reflect.ValueOf(call), depth+1)
+				return
+			}
 			if !v.IsNil() {
 				walk(v.Elem(), depth+1)
 			}

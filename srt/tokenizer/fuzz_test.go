@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"encoding/json"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -147,5 +149,47 @@ func FuzzFromJSON(f *testing.F) {
 		d := tk.NewDecoder(ids, true)
 		d.Add(0)
 		d.Flush()
+	})
+}
+
+// FuzzScanVocab: the fast vocab/merges scanner agrees with encoding/json on
+// valid JSON.
+func FuzzScanVocab(f *testing.F) {
+	f.Add(`{"a":1,"\u0120b":2,"\ud83e\udd99":3,"q\"\\\/\n":-4}`)
+	f.Add(`{ "x" : 7 , "x":8 }`)
+	f.Add(`{"\ud800":1}`)
+	f.Add(`["a b", "\u0120 x"]`)
+	f.Add(`[["a","b"],["\u00e9","c d"]]`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		var want map[string]int32
+		if json.Unmarshal([]byte(s), &want) == nil && want != nil {
+			got, err := scanVocab([]byte(s))
+			if err != nil || !maps.Equal(got, want) {
+				t.Fatalf("scanVocab(%s) = %v, %v; want %v", s, got, err, want)
+			}
+		}
+		var pairs [][]string
+		if json.Unmarshal([]byte(s), &pairs) == nil && pairs != nil {
+			got, err := scanMerges([]byte(s))
+			ok := err == nil && len(got) == len(pairs)
+			for i := 0; ok && i < len(pairs); i++ {
+				ok = len(pairs[i]) == 2 && got[i] == [2]string{pairs[i][0], pairs[i][1]}
+			}
+			if !ok && err == nil {
+				t.Fatalf("scanMerges(%s) = %q; want %q", s, got, pairs)
+			}
+		}
+		var strs []string
+		if json.Unmarshal([]byte(s), &strs) == nil && strs != nil {
+			got, err := scanMerges([]byte(s))
+			for i := 0; err == nil && i < len(strs); i++ {
+				if got[i][0]+" "+got[i][1] != strs[i] {
+					t.Fatalf("scanMerges(%s)[%d] = %q; want %q", s, i, got[i], strs[i])
+				}
+			}
+		}
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 type hfAdded struct {
@@ -21,15 +20,15 @@ type hfAdded struct {
 }
 
 type hfModel struct {
-	Type                    string           `json:"type"`
-	Vocab                   map[string]int32 `json:"vocab"`
-	Merges                  json.RawMessage  `json:"merges"`
-	UnkToken                *string          `json:"unk_token"`
-	ByteFallback            bool             `json:"byte_fallback"`
-	FuseUnk                 bool             `json:"fuse_unk"`
-	IgnoreMerges            bool             `json:"ignore_merges"`
-	ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
-	EndOfWordSuffix         *string          `json:"end_of_word_suffix"`
+	Type                    string          `json:"type"`
+	Vocab                   json.RawMessage `json:"vocab"`
+	Merges                  json.RawMessage `json:"merges"`
+	UnkToken                *string         `json:"unk_token"`
+	ByteFallback            bool            `json:"byte_fallback"`
+	FuseUnk                 bool            `json:"fuse_unk"`
+	IgnoreMerges            bool            `json:"ignore_merges"`
+	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
 }
 
 type hfFile struct {
@@ -120,13 +119,20 @@ func fromJSON(data, cfgData []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("%w: end_of_word_suffix %q", ErrUnsupported, *p)
 	}
 
-	t := &Tokenizer{vocab: make(map[string]int32, len(f.Model.Vocab)+len(f.AddedTokens)), bos: -1, eos: -1, unk: -1}
+	vocab, err := scanVocab(f.Model.Vocab)
+	if err != nil {
+		return nil, fmt.Errorf("%w (model.vocab)", err)
+	}
+	if vocab == nil {
+		vocab = map[string]int32{}
+	}
+	t := &Tokenizer{vocab: vocab, bos: -1, eos: -1, unk: -1}
+	nVocab := len(vocab)
 	maxID := int32(-1)
-	for p, id := range f.Model.Vocab {
+	for _, id := range vocab {
 		if id < 0 || id > 1<<26 {
 			return nil, fmt.Errorf("%w: vocab id %d out of range", ErrFormat, id)
 		}
-		t.vocab[p] = id
 		maxID = max(maxID, id)
 	}
 	for _, a := range f.AddedTokens {
@@ -135,8 +141,8 @@ func fromJSON(data, cfgData []byte) (*Tokenizer, error) {
 		}
 		maxID = max(maxID, a.ID)
 	}
-	if limit := 2*(len(f.Model.Vocab)+len(f.AddedTokens)) + 1024; int(maxID) >= limit {
-		return nil, fmt.Errorf("%w: id %d far beyond the %d entries", ErrFormat, maxID, len(f.Model.Vocab)+len(f.AddedTokens))
+	if limit := 2*(nVocab+len(f.AddedTokens)) + 1024; int(maxID) >= limit {
+		return nil, fmt.Errorf("%w: id %d far beyond the %d entries", ErrFormat, maxID, nVocab+len(f.AddedTokens))
 	}
 	t.pieces = make([]string, maxID+1)
 	t.special = make([]bool, maxID+1)
@@ -168,9 +174,9 @@ func fromJSON(data, cfgData []byte) (*Tokenizer, error) {
 			m.byteIDs[b] = id
 		}
 	}
-	merges, err := parseMerges(f.Model.Merges)
+	merges, err := scanMerges(f.Model.Merges)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (model.merges)", err)
 	}
 	m.merges = make(map[uint64]uint64, len(merges))
 	for rank, mg := range merges {
@@ -243,40 +249,4 @@ func applyAddFlag(list []int32, flag *bool, id int32, front bool) []int32 {
 		return out
 	}
 	return list
-}
-
-// parseMerges accepts both "a b" strings and ["a","b"] pairs.
-func parseMerges(raw json.RawMessage) ([][2]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var pairs [][]string
-	if err := json.Unmarshal(raw, &pairs); err == nil {
-		out := make([][2]string, 0, len(pairs))
-		for _, p := range pairs {
-			if len(p) != 2 {
-				return nil, fmt.Errorf("%w: merge with %d parts", ErrFormat, len(p))
-			}
-			out = append(out, [2]string{p[0], p[1]})
-		}
-		return out, nil
-	}
-	var strs []string
-	if err := json.Unmarshal(raw, &strs); err != nil {
-		return nil, fmt.Errorf("%w: merges: %v", ErrFormat, err)
-	}
-	out := make([][2]string, 0, len(strs))
-	for _, s := range strs {
-		i := -1
-		if len(s) > 1 {
-			if k := strings.IndexByte(s[1:], ' '); k >= 0 {
-				i = k + 1
-			}
-		}
-		if i < 0 {
-			return nil, fmt.Errorf("%w: merge %q has no space", ErrFormat, s)
-		}
-		out = append(out, [2]string{s[:i], s[i+1:]})
-	}
-	return out, nil
 }

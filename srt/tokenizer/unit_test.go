@@ -176,7 +176,9 @@ func TestConstructorErrors(t *testing.T) {
 	}{
 		{`{`, ErrFormat},
 		{`{"model":null}`, ErrFormat},
-		{`{"model":{"type":"Unigram","vocab":[]}}`, ErrFormat},
+		{`{"model":{"type":"Unigram","vocab":[]}}`, ErrUnsupported},
+		{`{"model":{"type":"BPE","vocab":[],"merges":[]}}`, ErrFormat},
+		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":[["a"]]}}`, ErrFormat},
 		{`{"model":{"type":"WordLevel","vocab":{}}}`, ErrUnsupported},
 		{`{"model":{"type":"BPE","vocab":{"a":-1},"merges":[]}}`, ErrFormat},
 		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":["ab"]}}`, ErrFormat},

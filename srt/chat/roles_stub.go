@@ -1,3 +1,0 @@
-package chat
-
-type RoleFormat struct{}
