@@ -32,7 +32,8 @@ var (
 
 // Detokenizer turns prompt ids into text for the text backend (sglang-oai).
 // *tokenizer.Tokenizer implements it. If the value also has
-// IsSpecial(int32) bool, special ids are left out of prompts; if it has
+// IsSpecial(int32) bool, special ids are left out of prompts; with
+// Piece(int32) string, byte-fallback pieces ("<0x0A>") are too; with
 // VocabSize() int, that bounds the ids when Config.VocabSize is 0.
 type Detokenizer interface {
 	Decode(ids []int32, skipSpecial bool) string

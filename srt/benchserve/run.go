@@ -85,10 +85,7 @@ func Run(ctx context.Context, cfg Config, withDetails bool) (*Result, []Output, 
 		}
 	}
 	vocab := c.vocabSize(ctx)
-	var skip func(int32) bool
-	if sp, ok := cfg.Tokenizer.(interface{ IsSpecial(int32) bool }); ok {
-		skip = sp.IsSpecial
-	}
+	skip := tokenFilter(cfg.Tokenizer)
 	pool, err := NewTokenPool(int32(cfg.MinTokenID), int32(vocab), skip)
 	if err != nil {
 		return nil, nil, err
@@ -281,6 +278,7 @@ func (c *client) dispatch(ctx context.Context, reqs []Request, start time.Time) 
 	}
 	rate := c.cfg.rate()
 	arrivals := rand.New(rand.NewPCG(c.cfg.Seed, 0xa771_7a15))
+	prog := &progress{cfg: c.cfg, total: len(reqs), start: start}
 	var wg sync.WaitGroup
 	canceled := false
 	// turn makes waiting requests take the semaphore in arrival order.
@@ -321,6 +319,7 @@ func (c *client) dispatch(ctx context.Context, reqs []Request, start time.Time) 
 				defer func() { <-sem }()
 			}
 			outs[i] = c.send(ctx, r, r.OutputLen, start)
+			prog.done(outs[i].Success)
 		})
 	}
 	wg.Wait()
@@ -328,4 +327,46 @@ func (c *client) dispatch(ctx context.Context, reqs []Request, start time.Time) 
 		return nil, fmt.Errorf("benchserve: %w", err)
 	}
 	return outs, nil
+}
+
+// tokenFilter returns the ids to leave out of prompts for a tokenizer:
+// special tokens, and byte-fallback pieces ("<0x0A>") whose raw bytes would
+// not survive the round trip through text.
+func tokenFilter(d Detokenizer) func(int32) bool {
+	sp, hasSpecial := d.(interface{ IsSpecial(int32) bool })
+	pc, hasPiece := d.(interface{ Piece(int32) string })
+	if !hasSpecial && !hasPiece {
+		return nil
+	}
+	return func(id int32) bool {
+		if hasSpecial && sp.IsSpecial(id) {
+			return true
+		}
+		if hasPiece {
+			p := pc.Piece(id)
+			return len(p) == 6 && strings.HasPrefix(p, "<0x") && p[5] == '>'
+		}
+		return false
+	}
+}
+
+// progress logs the completed count at every tenth of the run.
+type progress struct {
+	cfg             *Config
+	total           int
+	start           time.Time
+	mu              sync.Mutex
+	finished, fails int
+}
+
+func (p *progress) done(ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finished++
+	if !ok {
+		p.fails++
+	}
+	if p.finished*10/p.total != (p.finished-1)*10/p.total {
+		p.cfg.logf("%d/%d requests done (%d failed) in %.1fs", p.finished, p.total, p.fails, time.Since(p.start).Seconds())
+	}
 }

@@ -19,12 +19,17 @@ const printFilter = "__chat_print"
 // None or a number, gonja silently iterates nothing.
 const iterFilter = "__chat_iter"
 
-func filterIter(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+func filterIter(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
 	if in.IsError() || !in.Val.IsValid() {
 		return in
 	}
-	if in.IsNil() || in.IsNumber() || in.IsBool() {
+	if in.IsNil() || !(in.IsString() || in.IsList() || in.IsDict()) {
 		return exec.AsValue(fmt.Errorf("'%s' object is not iterable", typeName(in)))
+	}
+	if g := stateOf(e); g != nil {
+		if err := g.countIterations(in.Len()); err != nil {
+			return exec.AsValue(err)
+		}
 	}
 	return in
 }
@@ -62,6 +67,9 @@ func wrapOutputs(root nodes.Node) {
 					c.Parent = ga.Node
 				}
 			}
+			if m, ok := v.Interface().(*nodes.Macro); ok {
+				guardMacro(m)
+			}
 			if out, ok := v.Interface().(*nodes.Output); ok {
 				out.Expression = wrapPrint(out.Expression, out)
 				if out.Alternative != nil {
@@ -77,8 +85,11 @@ func wrapOutputs(root nodes.Node) {
 				return
 			}
 			if b, ok := v.Interface().(*nodes.BinaryExpression); ok && v.CanSet() && b.Operator != nil &&
-				b.Operator.Token != nil && b.Operator.Token.Type == tokens.Addition {
+				b.Operator.Token != nil && (b.Operator.Token.Type == tokens.Addition || b.Operator.Token.Type == tokens.Multiply) {
 				call := addCall(b)
+				if b.Operator.Token.Type == tokens.Multiply {
+					call = mulCall(b)
+				}
 				v.Set(reflect.ValueOf(call))
 				walk(reflect.ValueOf(call), depth+1)
 				return

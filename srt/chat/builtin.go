@@ -138,7 +138,9 @@ const builtinPrelude = `{%- macro flat(m) -%}
 `
 
 func prelude(defaultSystem, image string) string {
-	q := func(s string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'" }
+	q := func(s string) string {
+		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
+	}
 	p := strings.ReplaceAll(builtinPrelude, "IMAGE", q(image))
 	return strings.ReplaceAll(p, "DEFAULT", q(defaultSystem))
 }
@@ -180,7 +182,7 @@ func builtinDefs() map[string]builtinDef {
 		// Llama-3 instruct, in SGLang's LLAMA3 separator style (messages
 		// stripped, no BOS: the tokenizer adds it).
 		"llama-3": {
-			source: prelude("", "<|image|>") +
+			source: prelude("", "<|image|>\n") +
 				`{%- if ns.system -%}{{ '<|start_header_id|>system<|end_header_id|>\n\n' + ns.system + '<|eot_id|>' }}{%- endif -%}
 {%- for m in turns -%}
 {%- set c = flat(m) -%}

@@ -104,6 +104,10 @@ type Template struct {
 	env     *exec.Environment
 	roles   *RoleFormat
 	builtin bool
+	// variants are the named templates of a tokenizer_config.json list;
+	// tokens are special-token defaults from tokenizer_config.json.
+	variants map[string]*Template
+	tokens   map[string]string
 }
 
 // Name returns the template's name (the Parse name, the built-in name, or
@@ -158,14 +162,18 @@ func cleanParseError(err error) string {
 
 // Render renders msgs with the template.
 func (t *Template) Render(msgs []Message, o Options) (out string, err error) {
-	if t == nil || t.tmpl == nil {
+	if t == nil {
 		return "", fmt.Errorf("%w: nil template", ErrBadInput)
 	}
-	data, err := t.variables(msgs, o)
+	use, err := t.pick(&o)
 	if err != nil {
 		return "", err
 	}
-	return t.execute(data, o.Now)
+	data, err := use.variables(msgs, o)
+	if err != nil {
+		return "", err
+	}
+	return use.execute(data, o.Now)
 }
 
 // variables builds the render context the way transformers does.
@@ -178,7 +186,10 @@ func (t *Template) variables(msgs []Message, o Options) (map[string]any, error) 
 		}
 		ms[i] = d
 	}
-	data := make(map[string]any, 8+len(o.Extra))
+	data := make(map[string]any, 8+len(o.Extra)+len(t.tokens))
+	for k, v := range t.tokens {
+		data[k] = v
+	}
 	for k, v := range o.Extra {
 		cv, err := toTemplateValue(v, 0)
 		if err != nil {
@@ -202,11 +213,15 @@ func (t *Template) variables(msgs []Message, o Options) (map[string]any, error) 
 	data["tools"] = tools
 	data["documents"] = pyNone
 	data["add_generation_prompt"] = o.AddGenerationPrompt
-	if _, ok := data["bos_token"]; !ok {
+	if o.BOS != "" {
 		data["bos_token"] = o.BOS
+	} else if _, ok := data["bos_token"]; !ok {
+		data["bos_token"] = ""
 	}
-	if _, ok := data["eos_token"]; !ok {
+	if o.EOS != "" {
 		data["eos_token"] = o.EOS
+	} else if _, ok := data["eos_token"]; !ok {
+		data["eos_token"] = ""
 	}
 	return data, nil
 }
@@ -221,9 +236,13 @@ func (t *Template) execute(data map[string]any, now time.Time) (out string, err 
 		now = time.Now()
 	}
 	st := &renderState{now: now}
+	g := &guardState{}
 	ctx := exec.NewContext(data)
 	ctx.Set("strftime_now", st.strftimeNow)
 	ctx.Set("raise_exception", st.raiseException)
+	ctx.Set(stateVar, g)
+	ctx.Set(enterMacro, g.enter)
+	ctx.Set(leaveMacro, g.leave)
 	var sb strings.Builder
 	sb.Grow(len(t.source))
 	r := exec.NewRenderer(&exec.Environment{
@@ -234,6 +253,9 @@ func (t *Template) execute(data map[string]any, now time.Time) (out string, err 
 		Context:           t.env.Context.Inherit().Update(ctx),
 	}, &sb, jinjaConfig(), nil, t.tmpl)
 	if err := r.Execute(); err != nil {
+		if g.err != nil {
+			return "", fmt.Errorf("%w: %s: %w", ErrRender, t.name, g.err)
+		}
 		if st.raised != nil {
 			return "", fmt.Errorf("%w: %w: %s: %s", ErrRender, ErrTemplate, t.name, *st.raised)
 		}

@@ -77,6 +77,8 @@ func newEnvironment() *exec.Environment {
 	globals.Set("none", pyNone)
 	globals.Set("None", pyNone)
 	globals.Set(addFunc, pyAdd)
+	globals.Set(mulFunc, pyMul)
+	globals.Set("range", pyRange)
 	cs := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	_ = cs.Register("generation", generationParser)
 	return &exec.Environment{

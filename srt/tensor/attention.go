@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 )
 
 // AttnParams describes the head layout of an attention call.
@@ -44,8 +45,9 @@ type attnJob struct {
 	out, q, k, v []float32
 	slots        [][]int32
 	p            AttnParams
+	chunks       int // head chunks per (row, kv head)
 	ntasks       int
-	chunk        int
+	step         int
 	next         atomic.Int64
 }
 
@@ -63,8 +65,13 @@ func (c *CPU) Attention(out, q, k, v []float32, slots [][]int32, p AttnParams) {
 	}
 	j := &c.at
 	j.out, j.q, j.k, j.v, j.slots, j.p = out, q, k, v, slots, p
-	j.ntasks = len(slots) * p.NHeads
-	j.chunk = max(1, j.ntasks/(8*c.threads))
+	// A task is (row, kv head, chunk of that kv head's query heads): the
+	// query heads sharing a kv head are scored together, so each K row is
+	// read once for all of them.
+	group := p.NHeads / p.NKVHeads
+	j.chunks = (group + c.k.mr - 1) / c.k.mr
+	j.ntasks = len(slots) * p.NKVHeads * j.chunks
+	j.step = max(1, j.ntasks/(8*c.threads))
 	j.next.Store(0)
 	if j.ntasks <= 1 || c.threads == 1 {
 		c.attnWorker(0)
@@ -82,22 +89,55 @@ func (c *CPU) attnWorker(wk int) {
 	kd := p.NKVHeads * hd
 	sc := &c.scratch[wk]
 	for {
-		t0 := int(j.next.Add(int64(j.chunk))) - j.chunk
+		t0 := int(j.next.Add(int64(j.step))) - j.step
 		if t0 >= j.ntasks {
 			return
 		}
-		for t := t0; t < min(t0+j.chunk, j.ntasks); t++ {
-			i, h := t/p.NHeads, t%p.NHeads
-			row := j.slots[i]
-			kvh := h / group
-			sc.s = growF(sc.s, len(row))
-			s := sc.s
-			qo := (i*p.NHeads + h) * hd
-			c.k.scores(s, j.q[qo:qo+hd], j.k[kvh*hd:], kd, row, hd, p.Scale)
-			Softmax(s)
-			o := j.out[qo : qo+hd]
-			clear(o)
-			c.k.accum(o, j.v[kvh*hd:], kd, row, s, hd)
+		for t := t0; t < min(t0+j.step, j.ntasks); t++ {
+			ch := t % j.chunks
+			g := t / j.chunks % p.NKVHeads
+			i := t / j.chunks / p.NKVHeads
+			h0 := p.NHeads/p.NKVHeads*g + group*ch/j.chunks
+			h1 := p.NHeads/p.NKVHeads*g + group*(ch+1)/j.chunks
+			c.attnTask(sc, i, g, h0, h1, hd, kd)
 		}
+	}
+}
+
+// attnTask computes the outputs of query heads [h0, h1) of row i, which
+// share kv head g.
+func (c *CPU) attnTask(sc *workerScratch, i, g, h0, h1, hd, kd int) {
+	j := &c.at
+	p := j.p
+	row := j.slots[i]
+	L := len(row)
+	m := h1 - h0
+	sc.s = growF(sc.s, m*L)
+	s := sc.s
+	q := j.q[(i*p.NHeads+h0)*hd:]
+	// Scores: runs of consecutive slots are contiguous K rows, scored by
+	// the matmul tile (m query heads × up to 4 K rows per call).
+	for a := 0; a < L; {
+		s0 := int(row[a])
+		b := a + 1
+		for b < L && b-a < 4 && int(row[b]) == s0+b-a {
+			b++
+		}
+		c.k.f32(hd, &q[0], hd, m, unsafe.Pointer(&j.k[s0*kd+g*hd]), kd*4, b-a, &s[a], L, false)
+		a = b
+	}
+	for h := 0; h < m; h++ {
+		sh := s[h*L : (h+1)*L]
+		if p.Scale > 0 {
+			c.k.softmax(sh, p.Scale)
+		} else {
+			for t := range sh {
+				sh[t] *= p.Scale
+			}
+			softmaxGo(sh, 1)
+		}
+		o := j.out[(i*p.NHeads+h0+h)*hd:][:hd]
+		clear(o)
+		c.k.accum(o, j.v[g*hd:], kd, row, sh, hd)
 	}
 }

@@ -16,21 +16,21 @@ func TestF16Special(t *testing.T) {
 		{float32(math.Copysign(0, -1)), 0x8000},
 		{1, 0x3c00},
 		{-2, 0xc000},
-		{65504, 0x7bff},               // largest finite half
-		{65520, 0x7c00},               // halfway to 2^16 rounds (to even) to Inf
-		{65519.99, 0x7bff},            // just below halfway stays finite
-		{inf, 0x7c00},                 // +Inf
-		{-inf, 0xfc00},                // -Inf
-		{1e10, 0x7c00},                // overflow
-		{6.103515625e-05, 0x0400},     // smallest normal 2^-14
-		{5.9604644775390625e-08, 1},   // smallest subnormal 2^-24
-		{2.98023223876953125e-08, 0},  // exactly half of it: ties to even -> 0
-		{2.99e-08, 1},                 // just above half rounds up
-		{8.940696716308594e-08, 2},    // 1.5 * 2^-24: tie -> even (2)
-		{1 + 1.0/2048, 0x3c00},        // tie between 1 and next: even (1)
-		{1 + 3.0/2048, 0x3c02},        // tie between 1+1/1024 and 1+2/1024: even
-		{0.333251953125, 0x3555},      // exact
-		{-6.0975552e-05, 0x83ff},      // largest subnormal, negative
+		{65504, 0x7bff},              // largest finite half
+		{65520, 0x7c00},              // halfway to 2^16 rounds (to even) to Inf
+		{65519.99, 0x7bff},           // just below halfway stays finite
+		{inf, 0x7c00},                // +Inf
+		{-inf, 0xfc00},               // -Inf
+		{1e10, 0x7c00},               // overflow
+		{6.103515625e-05, 0x0400},    // smallest normal 2^-14
+		{5.9604644775390625e-08, 1},  // smallest subnormal 2^-24
+		{2.98023223876953125e-08, 0}, // exactly half of it: ties to even -> 0
+		{2.99e-08, 1},                // just above half rounds up
+		{8.940696716308594e-08, 2},   // 1.5 * 2^-24: tie -> even (2)
+		{1 + 1.0/2048, 0x3c00},       // tie between 1 and next: even (1)
+		{1 + 3.0/2048, 0x3c02},       // tie between 1+1/1024 and 1+2/1024: even
+		{0.333251953125, 0x3555},     // exact
+		{-6.0975552e-05, 0x83ff},     // largest subnormal, negative
 	}
 	for _, tc := range tests {
 		if got := F32ToF16(tc.f); got != tc.h {
@@ -109,10 +109,10 @@ func TestBF16(t *testing.T) {
 	}{
 		{0, 0}, {1, 0x3f80}, {-2, 0xc000},
 		{float32(math.Inf(-1)), 0xff80},
-		{1 + 1.0/256, 0x3f80},          // tie -> even
-		{1 + 3.0/256, 0x3f82},          // tie -> even
-		{math.MaxFloat32, 0x7f80},      // rounds up to Inf, like torch
-		{1e-40, 0x0001},                // subnormal f32 keeps its top bits
+		{1 + 1.0/256, 0x3f80},     // tie -> even
+		{1 + 3.0/256, 0x3f82},     // tie -> even
+		{math.MaxFloat32, 0x7f80}, // rounds up to Inf, like torch
+		{1e-40, 0x0001},           // subnormal f32 keeps its top bits
 	}
 	for _, tc := range tests {
 		if got := F32ToBF16(tc.f); got != tc.b {

@@ -26,15 +26,22 @@ type accumFn func(out, v []float32, vstride int, slots []int32, p []float32, hd 
 // kernelSet is one ISA's choice of kernels, fixed at NewCPU.
 type kernelSet struct {
 	name   string
-	mr     int                // max x rows per tile call
-	direct [Q4_0 + 1]tileFn   // tiles reading weights in place (nil: dequantize first)
-	dmax   [Q4_0 + 1]int      // use direct tiles when n <= dmax (F32: always when set)
-	f32    tileFn             // tile over dequantized f32 panels
+	mr     int                                      // max x rows per tile call
+	direct [Q4_0 + 1]tileFn                         // tiles reading weights in place (nil: dequantize first)
+	dmax   [Q4_0 + 1]int                            // use direct tiles when n <= dmax (F32: always when set)
+	f32    tileFn                                   // tile over dequantized f32 panels
 	deq    func(dst []float32, src []byte, t DType) // dequantize a run of values
 	q8dot  q8DotFn
 	scores scoresFn
 	accum  accumFn
+	// softmax replaces x by softmax(scale*x), len(x) >= 1, scale > 0.
+	softmax func(x []float32, scale float32)
+	// silu computes gate = silu(gate)*up over len(gate) >= 1 values.
+	silu func(gate, up []float32)
 }
+
+// bestKernels serves the package-level row operations (Softmax, SiLUMul).
+var bestKernels = pickKernels("")
 
 // q8Max is the largest batch for which Q8_0 weights use the int8 path
 // (activations quantized per 32-block to int8 with a float32 scale). Larger
@@ -71,13 +78,15 @@ func pickKernels(isa string) *kernelSet {
 
 func genericKernels() *kernelSet {
 	return &kernelSet{
-		name:   "generic",
-		mr:     4,
-		f32:    tileGo,
-		deq:    dequantize,
-		q8dot:  q8DotGo,
-		scores: scoresGo,
-		accum:  accumGo,
+		name:    "generic",
+		mr:      4,
+		f32:     tileGo,
+		deq:     dequantize,
+		q8dot:   q8DotGo,
+		scores:  scoresGo,
+		accum:   accumGo,
+		softmax: softmaxGo,
+		silu:    siluMulGo,
 	}
 }
 

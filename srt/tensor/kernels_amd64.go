@@ -19,6 +19,13 @@ func archKernels(f simd.Features) *kernelSet {
 			q8dot:  simd.Q8DotAVX2,
 			scores: scores512,
 			accum:  accum512,
+			softmax: func(x []float32, scale float32) {
+				simd.Softmax512(&x[0], len(x), scale)
+			},
+			silu: func(gate, up []float32) {
+				up = up[:len(gate)]
+				simd.SiLUMul512(&gate[0], &up[0], len(gate))
+			},
 		}
 		if f.VNNI {
 			ks.q8dot = simd.Q8DotVNNI
@@ -29,13 +36,15 @@ func archKernels(f simd.Features) *kernelSet {
 		return ks
 	case f.AVX2:
 		return &kernelSet{
-			name:   "avx2",
-			mr:     2,
-			f32:    tile256,
-			deq:    dequantize,
-			q8dot:  simd.Q8DotAVX2,
-			scores: scoresGo,
-			accum:  accumGo,
+			name:    "avx2",
+			mr:      2,
+			f32:     tile256,
+			deq:     dequantize,
+			q8dot:   simd.Q8DotAVX2,
+			scores:  scoresGo,
+			accum:   accumGo,
+			softmax: softmaxGo,
+			silu:    siluMulGo,
 		}
 	}
 	return nil

@@ -74,7 +74,15 @@ func RoPE(x []float32, n, nHeads, headDim int, cos, sin []float32, neox bool) {
 }
 
 // SiLUMul computes gate[i] = silu(gate[i]) * up[i] (the SwiGLU product).
+// up must be at least as long as gate.
 func SiLUMul(gate, up []float32) {
+	if len(gate) == 0 {
+		return
+	}
+	bestKernels.silu(gate, up[:len(gate)])
+}
+
+func siluMulGo(gate, up []float32) {
 	up = up[:len(gate)]
 	for i, g := range gate {
 		gate[i] = g / (1 + expf(-g)) * up[i]
@@ -85,6 +93,16 @@ func SiLUMul(gate, up []float32) {
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
+	}
+	bestKernels.softmax(x, 1)
+}
+
+// softmaxGo replaces x by softmax(scale*x); scale > 0.
+func softmaxGo(x []float32, scale float32) {
+	if scale != 1 {
+		for i := range x {
+			x[i] *= scale
+		}
 	}
 	m := x[0]
 	for _, v := range x[1:] {

@@ -76,6 +76,12 @@ func TestRMSNorm(t *testing.T) {
 }
 
 func TestSoftmaxSiLU(t *testing.T) {
+	for _, isa := range ISAs() {
+		t.Run(isa, func(t *testing.T) { testSoftmaxSiLU(t, pickKernels(isa)) })
+	}
+}
+
+func testSoftmaxSiLU(t *testing.T, ks *kernelSet) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	for _, n := range []int{1, 2, 15, 16, 17, 100, 1000} {
 		for _, scale := range []float32{1, 30} {
@@ -84,8 +90,11 @@ func TestSoftmaxSiLU(t *testing.T) {
 				x[i] *= scale
 			}
 			want := append([]float32(nil), x...)
+			for i := range want {
+				want[i] *= 0.7
+			}
 			RefSoftmax(want)
-			Softmax(x)
+			ks.softmax(x, 0.7)
 			var sum float64
 			for i := range x {
 				sum += float64(x[i])
@@ -103,7 +112,7 @@ func TestSoftmaxSiLU(t *testing.T) {
 			u := randVec(rng, n)
 			wantG := append([]float32(nil), g...)
 			RefSiLUMul(wantG, u)
-			SiLUMul(g, u)
+			ks.silu(g, u)
 			for i := range g {
 				if !closeTo(float64(g[i]), float64(wantG[i]), 1e-5, 1e-7) {
 					t.Fatalf("SiLUMul n=%d [%d] = %g, want %g", n, i, g[i], wantG[i])
@@ -113,12 +122,12 @@ func TestSoftmaxSiLU(t *testing.T) {
 	}
 	// Stability with huge inputs and -Inf (masked) entries.
 	x := []float32{1000, 1000, float32(math.Inf(-1))}
-	Softmax(x)
+	ks.softmax(x, 1)
 	if x[0] != 0.5 || x[1] != 0.5 || x[2] != 0 {
 		t.Fatalf("Softmax(1000, 1000, -Inf) = %v", x)
 	}
 	g := []float32{-200, 200, 0}
-	SiLUMul(g, []float32{1, 1, 1})
+	ks.silu(g, []float32{1, 1, 1})
 	if g[0] != 0 && !closeTo(float64(g[0]), 0, 0, 1e-30) || !closeTo(float64(g[1]), 200, 1e-6, 0) || g[2] != 0 {
 		t.Fatalf("SiLUMul extremes = %v", g)
 	}

@@ -46,3 +46,9 @@ func deq512Q8(dst *float32, src unsafe.Pointer, nb int)
 
 //go:noescape
 func deq512Q4(dst *float32, src unsafe.Pointer, nb int)
+
+//go:noescape
+func softmax512(x *float32, n int, scale float32)
+
+//go:noescape
+func siluMul512(gate, up *float32, n int)

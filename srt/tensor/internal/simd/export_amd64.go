@@ -52,3 +52,10 @@ func Deq512BF16(dst *float32, src unsafe.Pointer, n int) { deq512BF16(dst, src, 
 // Deq512Q8 / Deq512Q4 decode nb ggml blocks (32 values each) at src into dst (AVX512).
 func Deq512Q8(dst *float32, src unsafe.Pointer, nb int) { deq512Q8(dst, src, nb) }
 func Deq512Q4(dst *float32, src unsafe.Pointer, nb int) { deq512Q4(dst, src, nb) }
+
+// Softmax512 replaces x[:n] by softmax(scale*x) (n >= 1, scale > 0) with a
+// vectorized exp (relative error ~1e-7). AVX512.
+func Softmax512(x *float32, n int, scale float32) { softmax512(x, n, scale) }
+
+// SiLUMul512 computes gate[i] = silu(gate[i]) * up[i] for i < n (n >= 1). AVX512.
+func SiLUMul512(gate, up *float32, n int) { siluMul512(gate, up, n) }
