@@ -161,9 +161,9 @@ func (blk *Block) forward(m *Llama, s *scratch, b *Batch, kc, vc []float32, kvDi
 
 // scratch holds the activations of one forward, grown to the largest batch.
 type scratch struct {
-	rows                       int
+	rows                         int
 	x, h, q, k, v, att, gate, up []float32
-	cos, sin                   []float32
+	cos, sin                     []float32
 }
 
 func (s *scratch) ensure(c *Config, n int) *scratch {
