@@ -198,7 +198,12 @@ func (s *seq) tokenText(id int32) *string {
 	if !s.req.ReturnTextInLogprobs || s.e.tok == nil {
 		return nil
 	}
-	t := s.e.tok.Decode([]int32{id}, false)
+	// The token's own bytes, so that consecutive entries join into the
+	// text (a lone decode would drop SentencePiece's leading space).
+	t := string(s.e.tok.TokenBytes(id))
+	if t == "" {
+		t = s.e.tok.Decode([]int32{id}, false)
+	}
 	return &t
 }
 

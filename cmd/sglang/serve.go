@@ -67,6 +67,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := server.New(eng, server.Options{ServedModelName: *served, ChatTemplate: cc.Template, BOS: cc.BOS,
 		EOS: cc.EOS, APIKey: *apiKey, MaxBodyBytes: *maxBody, Logger: log,
+		OnReady: func(addr net.Addr) {
+			log.Info(server.ReadyMessage, "addr", addr.String())
+			fmt.Fprintln(stdout, server.ReadyMessage)
+		},
 		ServerArgs: map[string]any{"model_path": *modelPath, "host": *host, "port": *port,
 			"served_model_name": *served, "chat_template": *tmpl, "context_length": *ctxLen,
 			"max_running_requests": *maxRunning, "max_total_tokens": *maxTotal, "mem_fraction_static": *memFrac,

@@ -1,26 +1,3 @@
-// Package chat renders a conversation into a prompt string with a chat
-// template, for the OpenAI /v1/chat/completions route and for the sgl
-// frontend language.
-//
-// Templates are Hugging Face Jinja chat templates (tokenizer_config.json's
-// chat_template, chat_template.jinja / chat_template.json in a model folder,
-// or a file) executed with gonja and set up the way transformers'
-// apply_chat_template sets up Jinja2: trim_blocks and lstrip_blocks on,
-// keep_trailing_newline off, a Python-compatible tojson (json.dumps with
-// ensure_ascii=False and insertion-ordered keys), raise_exception(msg) which
-// becomes an error wrapping ErrTemplate, strftime_now(fmt), the
-// {% generation %} block, and the Python str/dict/list methods templates
-// use. The variables passed are messages, tools (None when absent),
-// documents (None), add_generation_prompt, bos_token, eos_token and every
-// key of Options.Extra (chat_template_kwargs).
-//
-// A Template is immutable after Parse and safe for concurrent Render calls.
-// Rendering never panics: a panic inside the engine is recovered and
-// returned as an error wrapping ErrRender.
-//
-// Built-in templates (Builtin) mirror SGLang's conversation templates and
-// also expose the role prefixes, default system prompt, stop strings and
-// image token the sgl frontend needs (Template.Roles).
 package chat
 
 import (
@@ -125,6 +102,9 @@ func Parse(name, source string) (t *Template, err error) {
 			t, err = nil, fmt.Errorf("%w: %s: engine panic: %v", ErrParse, name, r)
 		}
 	}()
+	if err := checkLexHazards(source); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrParse, name, err)
+	}
 	env := newEnvironment()
 	loader, err := loaders.NewMemoryLoader(map[string]string{rootID: rewriteTernaries(source)})
 	if err != nil {

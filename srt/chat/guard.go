@@ -14,10 +14,10 @@ import (
 // supplied via --chat-template or chat_template_kwargs) fails with an error
 // instead of exhausting the stack, memory or time.
 const (
-	maxMacroDepth  = 500        // Python's own limit is about 1000 frames
-	maxIterations  = 10_000_000 // total for-loop iterations
-	maxRangeLen    = 1_000_000  // one range()
-	maxStringBytes = 64 << 20   // one string built by * (repetition)
+	maxMacroDepth  = 500       // Python's own limit is about 1000 frames
+	maxIterations  = 1_000_000 // total for-loop iterations
+	maxRangeLen    = 1_000_000 // one range()
+	maxStringBytes = 64 << 20  // one string built by * (repetition)
 )
 
 // ErrLimit: a render exceeded a resource limit (see the constants above).

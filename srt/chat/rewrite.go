@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -301,4 +302,65 @@ func join(ts []tok) string {
 		sb.WriteString(t.s)
 	}
 	return sb.String()
+}
+
+// checkLexHazards rejects a numeric literal running straight into a
+// non-ASCII character inside a tag ("{{ 0.é"): never valid Jinja, and
+// gonja's lexer loops forever on it (it backs up over a multi-byte rune
+// twice).
+func checkLexHazards(src string) error {
+	i := 0
+	for i < len(src) {
+		j := strings.IndexByte(src[i:], '{')
+		if j < 0 || i+j+1 >= len(src) {
+			return nil
+		}
+		j += i
+		var end string
+		switch src[j+1] {
+		case '{':
+			end = "}}"
+		case '%':
+			end = "%}"
+		default:
+			i = j + 1
+			continue
+		}
+		k := tagEnd(src, j+2, end)
+		if k < 0 {
+			k = len(src)
+		}
+		if pos := numberIntoNonASCII(src[j+2 : k]); pos >= 0 {
+			line := 1 + strings.Count(src[:j+2+pos], "\n")
+			return fmt.Errorf("invalid number literal before a non-ASCII character (Line: %d)", line)
+		}
+		i = k + 2
+	}
+	return nil
+}
+
+func numberIntoNonASCII(body string) int {
+	for i := 0; i < len(body); {
+		c := body[i]
+		switch {
+		case c == '\'' || c == '"':
+			i = skipString(body, i)
+		case c >= '0' && c <= '9' && (i == 0 || !isWordByte(body[i-1])):
+			j := i
+			for j < len(body) && (isWordByte(body[j]) || body[j] == '.') {
+				j++
+			}
+			if j < len(body) && body[j] >= 0x80 {
+				return j
+			}
+			i = j
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

@@ -4,11 +4,18 @@ package sample
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2 selects the assembly kernels (AVX2 and FMA); it is fixed at start.
-var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasPOPCNT
+// hasAVX2 selects the assembly kernels (AVX2 and FMA), hasAVX512 the wider
+// exp kernel; both are fixed at start.
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasPOPCNT
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+)
 
 //go:noescape
 func expSumAVX2(dst, x *float32, n int, mx float32) float64
+
+//go:noescape
+func expSumAVX512(dst, x *float32, n int, mx float32) float64
 
 //go:noescape
 func maxAVX2(x *float32, n int) (mx float32, nan bool)
@@ -40,7 +47,19 @@ func expSum(dst, x []float32, mx float32) float64 {
 		dst = dst[:len(x)]
 		d = &dst[0]
 	}
-	s := expSumAVX2(d, &x[0], n, mx)
+	var s float64
+	if n16 := len(x) &^ 15; hasAVX512 && n16 > 0 {
+		s = expSumAVX512(d, &x[0], n16, mx)
+		if n > n16 {
+			var d8 *float32
+			if d != nil {
+				d8 = &dst[n16]
+			}
+			s += expSumAVX2(d8, &x[n16], n-n16, mx)
+		}
+	} else {
+		s = expSumAVX2(d, &x[0], n, mx)
+	}
 	var tail []float32
 	if dst != nil {
 		tail = dst[n:]

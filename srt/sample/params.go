@@ -50,8 +50,9 @@
 // scan; top-p first tries the tokens within 10 logits of the max and
 // otherwise locates the cut with one histogram pass and a weighted
 // quickselect inside one bin. On amd64 with AVX2+FMA the row-wide loops
-// (max, scale, exp-and-sum, threshold scans) are assembly; elsewhere, or
-// with the purego build tag, they are plain Go.
+// (max, scale, exp-and-sum, threshold scans, masked sums) are assembly,
+// with an AVX-512F exp-and-sum where available; elsewhere, or with the
+// purego build tag, they are plain Go.
 package sample
 
 import (

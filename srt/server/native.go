@@ -279,15 +279,15 @@ func (s *Server) streamGenerate(w http.ResponseWriter, r *http.Request, nr *Nati
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	sse := newSSE(w)
+	failed := false
 	for ev := range s.fanIn(ctx, nr.Reqs) {
-		if ev.err != nil {
-			if ctx.Err() == nil {
-				sse.sendError(ev.err)
-			}
-			cancel()
+		if failed || ctx.Err() != nil {
 			continue
 		}
-		if ctx.Err() != nil {
+		if ev.err != nil {
+			failed = true
+			sse.sendError(ev.err)
+			cancel()
 			continue
 		}
 		c := nativeChunk{Text: ev.out.Text, OutputIDs: ev.out.OutputIDs, MetaInfo: ev.out.MetaInfo}
@@ -298,7 +298,7 @@ func (s *Server) streamGenerate(w http.ResponseWriter, r *http.Request, nr *Nati
 			cancel() // the client is gone
 		}
 	}
-	if ctx.Err() == nil {
+	if failed || ctx.Err() == nil {
 		sse.done()
 	}
 }
@@ -327,7 +327,7 @@ func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 			writeOpenAIError(w, err)
 			return
 		}
-		text, err = s.renderChat(msgs, nil, true, false)
+		text, err = s.renderChat(msgs)
 		if err != nil {
 			writeOpenAIError(w, err)
 			return

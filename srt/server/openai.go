@@ -11,6 +11,10 @@ import (
 	"github.com/sglang-go/sglang/srt/chat"
 )
 
+// ChatMaxTokens is the max_new_tokens of a chat request without
+// max_tokens: the engine caps it at the context length.
+const ChatMaxTokens = 1 << 30
+
 // ChatConfig is what FromChatRequest needs to render a prompt.
 type ChatConfig struct {
 	Template *chat.Template
@@ -78,7 +82,13 @@ func parseMessages(raw []json.RawMessage) ([]chat.Message, error) {
 						return nil, badRequest("messages[%d].content[%d]: unsupported content part type %q", i, j, p.Type)
 					}
 				}
-				cm.Content = parts
+				// Text-only parts become one string, as SGLang does for
+				// templates that expect string content (most do).
+				texts := make([]string, len(parts))
+				for j, p := range parts {
+					texts[j] = p.Text
+				}
+				cm.Content = strings.Join(texts, "\n")
 			}
 		}
 		for k, v := range m {
@@ -167,6 +177,11 @@ func FromChatRequest(r *ChatRequest, cfg ChatConfig) (*srt.GenerateRequest, int,
 	maxTok := r.MaxCompletionTokens
 	if maxTok == nil {
 		maxTok = r.MaxTokens
+	}
+	if maxTok == nil {
+		// As SGLang: no max_tokens means up to the end of the context.
+		unlimited := ChatMaxTokens
+		maxTok = &unlimited
 	}
 	p, n, err := r.toSampling(maxTok)
 	if err != nil {

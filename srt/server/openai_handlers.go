@@ -22,8 +22,8 @@ func (s *Server) chatConfig() ChatConfig {
 	return ChatConfig{Template: s.opts.ChatTemplate, BOS: s.opts.BOS, EOS: s.opts.EOS}
 }
 
-func (s *Server) renderChat(msgs []chat.Message, tools []any, _ bool, continueFinal bool) (string, error) {
-	return RenderChat(s.chatConfig(), msgs, tools, nil, continueFinal)
+func (s *Server) renderChat(msgs []chat.Message) (string, error) {
+	return RenderChat(s.chatConfig(), msgs, nil, nil, false)
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/sglang-go/sglang/srt"
 )
@@ -106,7 +105,11 @@ func (ns *NativeSampling) Params() (srt.SamplingParams, int, error) {
 	setF(&p.PresencePenalty, ns.PresencePenalty)
 	setB(&p.IgnoreEOS, ns.IgnoreEOS)
 	setB(&p.SkipSpecialTokens, ns.SkipSpecialTokens)
-	p.Stop = []string(ns.Stop)
+	for _, st := range ns.Stop {
+		if st != "" { // an empty stop string would end every request at once
+			p.Stop = append(p.Stop, st)
+		}
+	}
 	p.StopTokenIDs = ns.StopTokenIDs
 	if p.TopK == 0 {
 		p.TopK = -1 // SGLang treats 0 as "all"
@@ -161,6 +164,9 @@ func checkSampling(p srt.SamplingParams, n int) error {
 	}
 	return nil
 }
+
+// MaxBatch caps the generations (prompts times n) of one request.
+const MaxBatch = 4096
 
 // GenerateBody is the JSON body of POST /generate.
 type GenerateBody struct {
@@ -313,6 +319,17 @@ func ParseGenerate(r io.Reader) (*NativeRequest, error) {
 		return nil, err
 	}
 	out := &NativeRequest{Batch: batch, Stream: b.Stream != nil && *b.Stream}
+	total := 0
+	for i := range samp {
+		if samp[i].N != nil {
+			total += max(*samp[i].N, 1)
+		} else {
+			total++
+		}
+	}
+	if total > MaxBatch {
+		return nil, badRequest("the request asks for %d generations; at most %d are allowed", total, MaxBatch)
+	}
 	for i := range n {
 		p, samples, err := samp[i].Params()
 		if err != nil {
@@ -346,12 +363,4 @@ func ParseGenerate(r io.Reader) (*NativeRequest, error) {
 		}
 	}
 	return out, nil
-}
-
-// trimBody shortens s for error messages.
-func trimBody(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "..."
-	}
-	return strings.TrimSpace(s)
 }

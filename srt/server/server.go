@@ -62,7 +62,10 @@ type Options struct {
 	MaxPending int
 	// ServerArgs are reported as-is by /server_info.
 	ServerArgs map[string]any
-	Logger     *slog.Logger
+	// OnReady is called once Serve has warmed up and serves; nil logs
+	// ReadyMessage at info level.
+	OnReady func(addr net.Addr)
+	Logger  *slog.Logger
 }
 
 // Server serves one Engine over HTTP. Make it with New.
@@ -167,8 +170,45 @@ func allow(methods string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// ServeHTTP applies the API key check and the body limit, then routes.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// statusWriter records the status for the access log; Unwrap keeps
+// http.ResponseController (flushing SSE) working.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ServeHTTP applies CORS, the API key check and the body limit, then
+// routes. Each request is logged at debug level.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	t0 := time.Now()
+	w := &statusWriter{ResponseWriter: rw}
+	defer func() {
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", w.status, "remote", r.RemoteAddr,
+			"seconds", time.Since(t0).Seconds())
+	}()
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if s.opts.APIKey != "" && r.Method != http.MethodOptions && !strings.HasPrefix(r.URL.Path, "/health") &&
 		!strings.HasPrefix(r.URL.Path, "/metrics") {
 		if r.Header.Get("Authorization") != "Bearer "+s.opts.APIKey {
@@ -216,7 +256,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		return err
 	}
 	if ctx.Err() == nil {
-		s.log.Info(ReadyMessage, "addr", ln.Addr().String())
+		if s.opts.OnReady != nil {
+			s.opts.OnReady(ln.Addr())
+		} else {
+			s.log.Info(ReadyMessage, "addr", ln.Addr().String())
+		}
 	}
 	select {
 	case err := <-errc:

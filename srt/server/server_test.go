@@ -18,11 +18,15 @@ import (
 )
 
 // testServer starts stories260K behind an httptest server.
-func testServer(t *testing.T, opts Options) (*httptest.Server, *srt.Engine, *Server) {
+func testServer(t testing.TB, opts Options, engOpts ...func(*srt.Options)) (*httptest.Server, *srt.Engine, *Server) {
 	t.Helper()
 	dir := shared.Path(t, "models", "stories260K")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := srt.NewEngine(context.Background(), srt.Options{ModelPath: dir, Threads: 1, Logger: log})
+	eo := srt.Options{ModelPath: dir, Threads: 1, Logger: log}
+	for _, f := range engOpts {
+		f(&eo)
+	}
+	eng, err := srt.NewEngine(context.Background(), eo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +104,7 @@ func sseEvents(t *testing.T, b []byte) []string {
 }
 
 // waitIdle polls the engine until nothing runs or waits.
-func waitIdle(t *testing.T, eng *srt.Engine) srt.Stats {
+func waitIdle(t testing.TB, eng *srt.Engine) srt.Stats {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -325,6 +329,12 @@ func TestAuth(t *testing.T) {
 		{"/health", "", 200},
 		{"/metrics", "", 200},
 	} {
+		if tc.path == "/get_model_info" {
+			// CORS preflight needs no key.
+			if st, _ := call(t, "OPTIONS", ts.URL+"/v1/chat/completions", ""); st != 204 {
+				t.Errorf("OPTIONS: %d", st)
+			}
+		}
 		st, b := call(t, "GET", ts.URL+tc.path, "", "Authorization", tc.auth)
 		if st != tc.status {
 			t.Errorf("%s with %q: %d %s, want %d", tc.path, tc.auth, st, b, tc.status)

@@ -12,7 +12,7 @@ type Options struct {
 	Threads int
 	// Spin is how long idle workers busy-wait for the next job before
 	// parking (a parked worker takes microseconds to wake, which adds up
-	// over the hundreds of kernel calls of one decode step). 0 means 100µs;
+	// over the hundreds of kernel calls of one decode step). 0 means 50µs;
 	// negative disables spinning.
 	Spin time.Duration
 	// ISA forces a kernel set: "" picks the best the CPU supports, otherwise
@@ -32,6 +32,7 @@ type CPU struct {
 	workers []*poolWorker
 	gen     atomic.Uint64 // bumped once per parallel job
 	pending atomic.Int32  // workers still running the current job
+	waiter  poolWorker    // the caller's parking state while it waits for pending == 0
 	task    func(worker int)
 	spin    time.Duration
 
@@ -62,9 +63,10 @@ func NewCPU(o Options) *CPU {
 		t = runtime.NumCPU()
 	}
 	c := &CPU{threads: t, k: pickKernels(o.ISA), spin: o.Spin}
+	c.waiter.wake = make(chan struct{}, 1)
 	switch {
 	case c.spin == 0:
-		c.spin = 100 * time.Microsecond
+		c.spin = 50 * time.Microsecond
 	case c.spin < 0:
 		c.spin = 0
 	}
@@ -94,7 +96,12 @@ func (c *CPU) worker(w int, pw *poolWorker) {
 		}
 		seen = c.gen.Load()
 		c.task(w)
-		c.pending.Add(-1)
+		if c.pending.Add(-1) == 0 && c.waiter.parked.Load() {
+			select {
+			case c.waiter.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
@@ -168,10 +175,32 @@ func (c *CPU) run(task func(worker int)) {
 		}
 	}
 	task(0)
+	c.waitDone()
+}
+
+// waitDone waits for pending to reach 0: it spins for c.spin, then parks on
+// c.waiter.wake so that, on an oversubscribed machine, the OS can run the
+// workers instead of this spinning thread.
+func (c *CPU) waitDone() {
+	var start time.Time
 	for i := 0; c.pending.Load() != 0; i++ {
-		if i > 64 {
-			runtime.Gosched()
+		if i&255 != 255 {
+			continue
 		}
+		if start.IsZero() {
+			start = time.Now()
+			continue
+		}
+		if time.Since(start) < c.spin {
+			continue
+		}
+		c.waiter.parked.Store(true)
+		if c.pending.Load() == 0 {
+			c.waiter.parked.Store(false)
+			return
+		}
+		<-c.waiter.wake
+		c.waiter.parked.Store(false)
 	}
 }
 

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/sglang-go/sglang/srt/tensor/internal/simd"
@@ -15,12 +16,10 @@ import (
 type tileFn func(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
 
 // q8DotFn returns sum over nb blocks of xd[b]*d_w[b]*sum_j xq[32b+j]*q_w[b][j],
-// with w pointing at nb Q8_0 blocks.
+// with w pointing at nb Q8_0 blocks (q4dot: Q4_0 blocks, q = nibble-8).
 type q8DotFn func(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
 
-// attention helpers: scores[j] = scale * q·k[slots[j]*kstride : +hd]
-// and out[:hd] += sum_j p[j] * v[slots[j]*vstride : +hd].
-type scoresFn func(scores []float32, q, k []float32, kstride int, slots []int32, hd int, scale float32)
+// accumFn is the attention value sum: out[:hd] += sum_j p[j] * v[slots[j]*vstride : +hd].
 type accumFn func(out, v []float32, vstride int, slots []int32, p []float32, hd int)
 
 // kernelSet is one ISA's choice of kernels, fixed at NewCPU.
@@ -32,7 +31,11 @@ type kernelSet struct {
 	f32    tileFn                                   // tile over dequantized f32 panels
 	deq    func(dst []float32, src []byte, t DType) // dequantize a run of values
 	q8dot  q8DotFn
-	scores scoresFn
+	q4dot  q8DotFn
+	qacts  func(q []int8, d, x []float32) // quantize activations (see quantActsGo)
+	// q8pair, when set, is a Q8_0 dot taking two blocks per step with per-pair
+	// x data from q8Aux; it replaces q8dot for rows of two blocks or more.
+	q8pair func(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32
 	accum  accumFn
 	// softmax replaces x by softmax(scale*x), len(x) >= 1, scale > 0.
 	softmax func(x []float32, scale float32)
@@ -43,9 +46,9 @@ type kernelSet struct {
 // bestKernels serves the package-level row operations (Softmax, SiLUMul).
 var bestKernels = pickKernels("")
 
-// q8Max is the largest batch for which Q8_0 weights use the int8 path
-// (activations quantized per 32-block to int8 with a float32 scale). Larger
-// batches dequantize the weights and use the exact f32 GEMM.
+// q8Max is the largest batch for which Q8_0 and Q4_0 weights use the int8
+// path (activations quantized per 32-block to int8 with a float32 scale).
+// Larger batches dequantize the weights and use the exact f32 GEMM.
 const q8Max = 8
 
 var cpuFeatures = simd.Detect()
@@ -83,7 +86,8 @@ func genericKernels() *kernelSet {
 		f32:     tileGo,
 		deq:     dequantize,
 		q8dot:   q8DotGo,
-		scores:  scoresGo,
+		q4dot:   q4DotGo,
+		qacts:   quantActsGo,
 		accum:   accumGo,
 		softmax: softmaxGo,
 		silu:    siluMulGo,
@@ -139,12 +143,21 @@ func q8DotGo(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32 {
 	return sum
 }
 
-func scoresGo(scores []float32, q, k []float32, kstride int, slots []int32, hd int, scale float32) {
-	q = q[:hd]
-	for j, s := range slots {
-		o := int(s) * kstride
-		scores[j] = scale * dotGo(q, k[o:o+hd])
+func q4DotGo(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32 {
+	q := unsafe.Slice(xq, nb*32)
+	d := unsafe.Slice(xd, nb)
+	wb := unsafe.Slice((*byte)(w), nb*18)
+	var sum float32
+	for b := 0; b < nb; b++ {
+		blk := wb[18*b : 18*b+18]
+		xs := q[32*b : 32*b+32]
+		var s int32
+		for j := 0; j < 16; j++ {
+			s += int32(xs[j])*(int32(blk[2+j]&15)-8) + int32(xs[16+j])*(int32(blk[2+j]>>4)-8)
+		}
+		sum += float32(s) * (d[b] * F16ToF32(uint16(blk[0])|uint16(blk[1])<<8))
 	}
+	return sum
 }
 
 func accumGo(out, v []float32, vstride int, slots []int32, p []float32, hd int) {
@@ -154,6 +167,27 @@ func accumGo(out, v []float32, vstride int, slots []int32, p []float32, hd int) 
 		pj := p[j]
 		for t, vv := range v[o : o+hd] {
 			out[t] += pj * vv
+		}
+	}
+}
+
+// q8Aux fills aux (len(xd)/2*32 values) for the q8pair kernel: per pair of
+// blocks, 16 int32 with lane 0 = -128*sum(q_b) and lane 8 = -128*sum(q_b+1),
+// then the two blocks' scales as float32 bits, each repeated 8 times.
+func q8Aux(aux []int32, xq []int8, xd []float32) {
+	for p := 0; p < len(xd)/2; p++ {
+		a := aux[32*p : 32*p+32]
+		clear(a[:16])
+		for h := 0; h < 2; h++ {
+			var s int32
+			for _, v := range xq[64*p+32*h : 64*p+32*h+32] {
+				s += int32(v)
+			}
+			a[8*h] = -128 * s
+			bits := int32(math.Float32bits(xd[2*p+h]))
+			for t := 0; t < 8; t++ {
+				a[16+8*h+t] = bits
+			}
 		}
 	}
 }

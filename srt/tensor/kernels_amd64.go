@@ -12,13 +12,12 @@ func archKernels(f simd.Features) *kernelSet {
 	switch {
 	case f.AVX512:
 		ks := &kernelSet{
-			name:   "avx512",
-			mr:     6,
-			f32:    simd.Tile512F32,
-			deq:    deq512,
-			q8dot:  simd.Q8DotAVX2,
-			scores: scores512,
-			accum:  accum512,
+			name:  "avx512",
+			mr:    6,
+			f32:   simd.Tile512F32,
+			deq:   deq512,
+			q8dot: simd.Q8DotAVX2,
+			accum: accum512,
 			softmax: func(x []float32, scale float32) {
 				simd.Softmax512(&x[0], len(x), scale)
 			},
@@ -27,8 +26,14 @@ func archKernels(f simd.Features) *kernelSet {
 				simd.SiLUMul512(&gate[0], &up[0], len(gate))
 			},
 		}
+		ks.q4dot = simd.Q4DotAVX2
+		ks.qacts = func(q []int8, d, x []float32) {
+			_, _ = q[len(x)-1], d[len(x)/32-1]
+			simd.QuantActs512(&q[0], &d[0], &x[0], len(x)/32)
+		}
 		if f.VNNI {
-			ks.q8dot = simd.Q8DotVNNI
+			ks.q8dot, ks.q4dot = simd.Q8DotVNNI, simd.Q4DotVNNI
+			ks.q8pair = simd.Q8Dot2VNNI
 		}
 		ks.direct[F32], ks.dmax[F32] = simd.Tile512F32, 1<<62
 		ks.direct[F16], ks.dmax[F16] = simd.Tile512F16, directMax512
@@ -41,23 +46,14 @@ func archKernels(f simd.Features) *kernelSet {
 			f32:     tile256,
 			deq:     dequantize,
 			q8dot:   simd.Q8DotAVX2,
-			scores:  scoresGo,
+			q4dot:   simd.Q4DotAVX2,
+			qacts:   quantActsGo,
 			accum:   accumGo,
 			softmax: softmaxGo,
 			silu:    siluMulGo,
 		}
 	}
 	return nil
-}
-
-func scores512(scores []float32, q, k []float32, kstride int, slots []int32, hd int, scale float32) {
-	if hd%16 != 0 || len(slots) == 0 {
-		scoresGo(scores, q, k, kstride, slots, hd, scale)
-		return
-	}
-	_ = scores[len(slots)-1]
-	_ = q[hd-1]
-	simd.Scores512(&scores[0], &q[0], &k[0], kstride, &slots[0], len(slots), hd, scale)
 }
 
 func accum512(out, v []float32, vstride int, slots []int32, p []float32, hd int) {

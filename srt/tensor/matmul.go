@@ -33,12 +33,14 @@ type mmJob struct {
 	next    atomic.Int64
 	xq      []int8
 	xd      []float32
+	aux     []int32 // per-pair data of the q8pair kernel
 }
 
 // MatMul computes out = x · wᵀ: out[i*w.Rows+r] = sum_k x[i*w.Cols+k] * W[r][k]
 // for the n rows of x. n == 1 is the decode matvec (weights streamed once);
-// large n is the prefill GEMM. Q8_0 weights with n <= 8 use int8 dot products
-// against activations quantized per 32-block (like ggml's q8_0·q8_0 dot);
+// large n is the prefill GEMM. Q8_0 and Q4_0 weights with n <= 8 use int8 dot
+// products against activations quantized per 32-block (like ggml's
+// q8_0·q8_0 and q4_0·q8_0 dots; see RefMatMulQ8);
 // otherwise results equal the f32 product of the dequantized weights up to
 // summation order. Scratch is reused: no allocation in steady state.
 // It panics when shapes do not match (see CheckMatMul).
@@ -53,9 +55,20 @@ func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
 	j := &c.mm
 	j.out, j.x, j.n, j.w = out, x, n, w
 	j.direct, j.int8 = nil, false
-	if w.DType == Q8_0 && n <= q8Max {
+	if (w.DType == Q8_0 || w.DType == Q4_0) && n <= q8Max {
 		j.int8 = true
-		j.xq, j.xd = quantizeActs(j.xq, j.xd, x[:n*K])
+		j.xq, j.xd = quantizeActs(j.xq, j.xd, x[:n*K], c.k.qacts)
+		if w.DType == Q8_0 && c.k.q8pair != nil && K >= 64 {
+			pairs := K / 64
+			if cap(j.aux) < n*pairs*32 {
+				j.aux = make([]int32, n*pairs*32)
+			}
+			j.aux = j.aux[:n*pairs*32]
+			for i := 0; i < n; i++ {
+				nb := K / 32
+				q8Aux(j.aux[i*pairs*32:(i+1)*pairs*32], j.xq[i*K:(i+1)*K], j.xd[i*nb:(i+1)*nb])
+			}
+		}
 		j.kc, j.rb = K, 16
 	} else {
 		if d := c.k.direct[w.DType]; d != nil && n <= c.k.dmax[w.DType] {
@@ -81,19 +94,28 @@ func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
 }
 
 // quantizeActs quantizes x (length a multiple of 32) to int8 blocks with one
-// float32 scale each: d = amax/127, q = round(x/d).
-func quantizeActs(q []int8, d []float32, x []float32) ([]int8, []float32) {
+// float32 scale each: d = amax/127, q = round(x/d), using fill (a kernel
+// with quantActsGo's exact semantics).
+func quantizeActs(q []int8, d []float32, x []float32, fill func(q []int8, d, x []float32)) ([]int8, []float32) {
 	if cap(q) < len(x) {
 		q = make([]int8, len(x))
 	}
 	q = q[:len(x)]
-	nb := len(x) / 32
-	d = growF(d, nb)
-	for b := 0; b < nb; b++ {
+	d = growF(d, len(x)/32)
+	if len(x) > 0 {
+		fill(q, d, x)
+	}
+	return q, d
+}
+
+func quantActsGo(q []int8, d, x []float32) {
+	for b := range d {
 		xs := x[32*b : 32*b+32]
 		var amax float32
 		for _, v := range xs {
-			amax = max(amax, abs32(v))
+			if a := abs32(v); a > amax {
+				amax = a
+			}
 		}
 		s := amax / 127
 		var id float32
@@ -106,7 +128,6 @@ func quantizeActs(q []int8, d []float32, x []float32) ([]int8, []float32) {
 			qs[t] = int8(roundHalfAway(v * id))
 		}
 	}
-	return q, d
 }
 
 func (c *CPU) mmWorker(wk int) {
@@ -162,8 +183,16 @@ func (c *CPU) mmInt8(wk int) {
 	w, n, out := j.w, j.n, j.out
 	K, R := w.Cols, w.Rows
 	nb := K / 32
-	rowBytes := nb * 34
+	rowBytes := w.DType.RowBytes(K)
 	dot := c.k.q8dot
+	if w.DType == Q4_0 {
+		dot = c.k.q4dot
+	}
+	pair := c.k.q8pair
+	if w.DType != Q8_0 || nb < 2 {
+		pair = nil
+	}
+	pairs := nb / 2
 	for {
 		blk := int(j.next.Add(1) - 1)
 		if blk >= j.nblocks {
@@ -173,6 +202,12 @@ func (c *CPU) mmInt8(wk int) {
 		r1 := min(r0+j.rb, R)
 		for r := r0; r < r1; r++ {
 			wp := unsafe.Pointer(&w.Data[r*rowBytes])
+			if pair != nil {
+				for i := 0; i < n; i++ {
+					out[i*R+r] = pair(&j.xq[i*K], &j.xd[i*nb], &j.aux[i*pairs*32], wp, nb)
+				}
+				continue
+			}
 			for i := 0; i < n; i++ {
 				out[i*R+r] = dot(&j.xq[i*K], &j.xd[i*nb], wp, nb)
 			}

@@ -70,7 +70,7 @@ func checkMatMul(t *testing.T, c *CPU, rng *rand.Rand, dt DType, n, rows, cols i
 	want := make([]float32, n*rows)
 	scale := absMatMul(x, n, w)
 	tol := float32(2e-6)
-	if dt == Q8_0 && n <= q8Max {
+	if (dt == Q8_0 || dt == Q4_0) && n <= q8Max {
 		RefMatMulQ8(want, x, n, w)
 	} else {
 		RefMatMul(want, x, n, w)

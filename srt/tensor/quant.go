@@ -87,8 +87,16 @@ func quantizeQ4Block(dst []byte, x []float32) {
 
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
-// roundHalfAway rounds like C's roundf (ties away from zero).
-func roundHalfAway(v float32) float32 { return float32(math.Round(float64(v))) }
+// roundHalfAway rounds like C's roundf (ties away from zero); |v| < 2^31.
+func roundHalfAway(v float32) float32 {
+	t := float32(int32(v)) // truncates toward zero
+	if d := v - t; d >= 0.5 {
+		t++
+	} else if d <= -0.5 {
+		t--
+	}
+	return t
+}
 
 // Row dequantizes row i of m into dst[:m.Cols] (an embedding lookup).
 // It panics if i is out of range or dst is too short.

@@ -195,3 +195,46 @@ func TestKernelDequantize(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundHalfAway(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	vals := []float32{0, 0.5, -0.5, 1.5, -1.5, 2.5, 0.49999997, -0.49999997, 126.5, -126.5, 127, 1e-30}
+	for range 10000 {
+		vals = append(vals, rng.Float32()*254-127, float32(rng.IntN(255)-127)+0.5)
+	}
+	for _, v := range vals {
+		if got, want := roundHalfAway(v), float32(math.Round(float64(v))); got != want {
+			t.Fatalf("roundHalfAway(%g) = %g, want %g", v, got, want)
+		}
+	}
+}
+
+// Every ISA's activation quantizer matches quantActsGo bit for bit.
+func TestKernelQuantActs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	x := randVec(rng, 32*40)
+	for i := range x {
+		switch i % 7 {
+		case 0:
+			x[i] = float32(rng.IntN(9)-4) * 0.5 // ties after scaling are likely
+		case 1:
+			x[i] *= 100
+		}
+	}
+	copy(x[64:96], make([]float32, 32)) // an all-zero block
+	wantQ, wantD := quantizeActs(nil, nil, x, quantActsGo)
+	for _, isa := range ISAs() {
+		ks := pickKernels(isa)
+		q, d := quantizeActs(nil, nil, x, ks.qacts)
+		for i := range wantD {
+			if math.Float32bits(d[i]) != math.Float32bits(wantD[i]) {
+				t.Fatalf("%s: scale %d = %g, want %g", isa, i, d[i], wantD[i])
+			}
+		}
+		for i := range wantQ {
+			if q[i] != wantQ[i] {
+				t.Fatalf("%s: q[%d] = %d, want %d (x = %g, d = %g)", isa, i, q[i], wantQ[i], x[i], d[i/32])
+			}
+		}
+	}
+}

@@ -6,7 +6,7 @@ import "math"
 // implementations that the tests hold the fast kernels to.
 
 // RefMatMul is the reference for MatMul over the dequantized weights
-// (all DTypes; for Q8_0 with n <= 8 see RefMatMulQ8).
+// (all DTypes; for Q8_0 and Q4_0 with n <= 8 see RefMatMulQ8).
 func RefMatMul(out, x []float32, n int, w *Matrix) {
 	row := make([]float32, w.Cols)
 	for r := 0; r < w.Rows; r++ {
@@ -21,23 +21,33 @@ func RefMatMul(out, x []float32, n int, w *Matrix) {
 	}
 }
 
-// RefMatMulQ8 is the reference for MatMul's int8 path over Q8_0 weights:
-// each activation row is quantized per 32-block (d = amax/127 as float32,
-// q = round(x/d)) and multiplied with the weights' int8 blocks.
+// RefMatMulQ8 is the reference for MatMul's int8 path over Q8_0 and Q4_0
+// weights: each activation row is quantized per 32-block (d = amax/127 as
+// float32, q = round(x/d)) and multiplied with the weights' integer blocks.
 func RefMatMulQ8(out, x []float32, n int, w *Matrix) {
 	K := w.Cols
 	nb := K / 32
-	xq, xd := quantizeActs(nil, nil, x[:n*K])
+	xq, xd := quantizeActs(nil, nil, x[:n*K], quantActsGo)
 	rb := w.DType.RowBytes(K)
+	bb := w.DType.BlockBytes()
+	wq := func(blk []byte, t int) int64 {
+		if w.DType == Q4_0 {
+			if t < 16 {
+				return int64(blk[2+t]&15) - 8
+			}
+			return int64(blk[2+t-16]>>4) - 8
+		}
+		return int64(int8(blk[2+t]))
+	}
 	for r := 0; r < w.Rows; r++ {
 		wr := w.Data[r*rb : (r+1)*rb]
 		for i := 0; i < n; i++ {
 			var s float64
 			for b := 0; b < nb; b++ {
-				blk := wr[34*b : 34*b+34]
+				blk := wr[bb*b : bb*(b+1)]
 				var is int64
 				for t := 0; t < 32; t++ {
-					is += int64(xq[i*K+32*b+t]) * int64(int8(blk[2+t]))
+					is += int64(xq[i*K+32*b+t]) * wq(blk, t)
 				}
 				dw := F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8)
 				s += float64(is) * float64(dw) * float64(xd[i*nb+b])

@@ -27,9 +27,6 @@ func q8DotVNNI(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
 func q8DotAVX2(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
 
 //go:noescape
-func scores512(scores *float32, q, k *float32, kstride int, slots *int32, n, hd int, scale float32)
-
-//go:noescape
 func accum512(out, v *float32, vstride int, slots *int32, p *float32, n, hd int)
 
 //go:noescape
@@ -52,3 +49,15 @@ func softmax512(x *float32, n int, scale float32)
 
 //go:noescape
 func siluMul512(gate, up *float32, n int)
+
+//go:noescape
+func q4DotVNNI(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
+
+//go:noescape
+func q4DotAVX2(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
+
+//go:noescape
+func quantActs512(q *int8, d *float32, x *float32, nb int)
+
+//go:noescape
+func q8Dot2VNNI(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32

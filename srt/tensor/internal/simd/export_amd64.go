@@ -29,11 +29,6 @@ func Q8DotAVX2(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32 {
 	return q8DotAVX2(xq, xd, w, nb)
 }
 
-// Scores512: scores[j] = scale * q[:hd]·k[slots[j]*kstride:][:hd] for j < n; hd % 16 == 0.
-func Scores512(scores *float32, q, k *float32, kstride int, slots *int32, n, hd int, scale float32) {
-	scores512(scores, q, k, kstride, slots, n, hd, scale)
-}
-
 // Accum512: out[:hd] += sum_{j<n} p[j] * v[slots[j]*vstride:][:hd]; hd % 16 == 0.
 func Accum512(out, v *float32, vstride int, slots *int32, p *float32, n, hd int) {
 	accum512(out, v, vstride, slots, p, n, hd)
@@ -59,3 +54,23 @@ func Softmax512(x *float32, n int, scale float32) { softmax512(x, n, scale) }
 
 // SiLUMul512 computes gate[i] = silu(gate[i]) * up[i] for i < n (n >= 1). AVX512.
 func SiLUMul512(gate, up *float32, n int) { siluMul512(gate, up, n) }
+
+// Q4DotVNNI / Q4DotAVX2: like Q8Dot* against Q4_0 weight blocks (values d*(q-8)).
+func Q4DotVNNI(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32 {
+	return q4DotVNNI(xq, xd, w, nb)
+}
+
+func Q4DotAVX2(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32 {
+	return q4DotAVX2(xq, xd, w, nb)
+}
+
+// QuantActs512 quantizes nb blocks of 32 activations: d[b] = amax/127,
+// q = round-half-away(x/d) (x * (1/d)), like tensor's Go quantizer. AVX512.
+func QuantActs512(q *int8, d *float32, x *float32, nb int) { quantActs512(q, d, x, nb) }
+
+// Q8Dot2VNNI is Q8DotVNNI two blocks at a time; aux holds, per pair of x
+// blocks, 16 int32 (lane 0: -128*sum of block b's q, lane 8: same for b+1)
+// then 16 float32 (b's scale in lanes 0-7, b+1's in 8-15). See Q8Aux.
+func Q8Dot2VNNI(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32 {
+	return q8Dot2VNNI(xq, xd, aux, w, nb)
+}

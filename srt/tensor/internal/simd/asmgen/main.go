@@ -23,13 +23,16 @@ func main() {
 	for _, t := range []string{"F32", "F16", "BF16"} {
 		g.tile512(t)
 	}
-	g.q8dot("VNNI")
-	g.q8dot("AVX2")
-	g.scores512()
+	g.q8dot("VNNI", "Q8")
+	g.q8dot("AVX2", "Q8")
+	g.q8dot("VNNI", "Q4")
+	g.q8dot("AVX2", "Q4")
 	g.accum512()
 	g.tile256()
 	g.dequant512()
 	g.softmax512()
+	g.quantActs512()
+	g.q8Dot2VNNI()
 	g.siluMul512()
 	if err := os.WriteFile("kernels_amd64.s", g.b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -111,6 +114,13 @@ func (g *gen) tile512(t string) {
 		g.p("\tTESTQ CX, CX")
 		g.p("\tJZ %s_tail", l)
 		g.p("%s_loop:", l)
+		if mx <= 2 {
+			// Decode: the weights stream from memory; fetch the next tile's
+			// rows (4 rows further) at the same offset.
+			for j := 0; j < 4; j++ {
+				g.p("\tPREFETCHT0 (%s)(R10*4)", wreg[j])
+			}
+		}
 		g.body512(t, mx, false)
 		for _, r := range []string{"SI", "R9"} {
 			g.p("\tADDQ $64, %s", r)
@@ -185,9 +195,11 @@ func (g *gen) store512(mx int) {
 	}
 }
 
-// q8dot writes q8Dot<V>(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32.
-func (g *gen) q8dot(v string) {
-	name := "q8Dot" + v
+// q8dot writes q8Dot<V>/q4Dot<V>(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32:
+// int8 activations (32 per block, one float scale each) against Q8_0 or Q4_0 weight blocks.
+func (g *gen) q8dot(v, typ string) {
+	name := map[string]string{"Q8": "q8Dot", "Q4": "q4Dot"}[typ] + v
+	bb := map[string]int{"Q8": 34, "Q4": 18}[typ]
 	g.p("")
 	g.p("// func %s(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32", name)
 	g.p("TEXT ·%s(SB), NOSPLIT, $0-36", name)
@@ -201,9 +213,25 @@ func (g *gen) q8dot(v string) {
 		g.p("\tVPCMPEQW Y15, Y15, Y15")
 		g.p("\tVPSRLW $15, Y15, Y15")
 	}
+	if typ == "Q4" {
+		g.p("\tMOVL $0x0f0f0f0f, AX")
+		g.p("\tVMOVD AX, X14")
+		g.p("\tVPBROADCASTD X14, Y14")
+		g.p("\tMOVL $0x08080808, AX")
+		g.p("\tVMOVD AX, X13")
+		g.p("\tVPBROADCASTD X13, Y13")
+	}
 	blk := func(acc, t int) {
 		// t: base of temps (t..t+4)
-		g.p("\tVMOVDQU 2(DI), Y%d", t)
+		if typ == "Q8" {
+			g.p("\tVMOVDQU 2(DI), Y%d", t)
+		} else {
+			g.p("\tVMOVDQU 2(DI), X%d", t)
+			g.p("\tVPSRLW $4, X%d, X%d", t, t+4)
+			g.p("\tVINSERTI128 $1, X%d, Y%d, Y%d", t+4, t, t)
+			g.p("\tVPAND Y14, Y%d, Y%d", t, t)
+			g.p("\tVPSUBB Y13, Y%d, Y%d", t, t)
+		}
 		g.p("\tVMOVDQU (SI), Y%d", t+1)
 		g.p("\tVPABSB Y%d, Y%d", t, t+2)
 		g.p("\tVPSIGNB Y%d, Y%d, Y%d", t, t+1, t+1)
@@ -225,11 +253,11 @@ func (g *gen) q8dot(v string) {
 	g.p("\tCMPQ CX, $2")
 	g.p("\tJLT %s_one", name)
 	blk(0, 2)
-	g.p("\tADDQ $34, DI")
+	g.p("\tADDQ $%d, DI", bb)
 	g.p("\tADDQ $32, SI")
 	g.p("\tADDQ $4, BX")
 	blk(1, 8)
-	g.p("\tADDQ $34, DI")
+	g.p("\tADDQ $%d, DI", bb)
 	g.p("\tADDQ $32, SI")
 	g.p("\tADDQ $4, BX")
 	g.p("\tSUBQ $2, CX")
@@ -254,65 +282,6 @@ func (g *gen) hsum256(a, t int) {
 	g.p("\tVADDPS X%d, X%d, X%d", t, a, a)
 	g.p("\tVMOVSHDUP X%d, X%d", a, t)
 	g.p("\tVADDSS X%d, X%d, X%d", t, a, a)
-}
-
-// scores512 writes scores512(scores *float32, q, k *float32, kstride int, slots *int32, n, hd int, scale float32):
-// scores[j] = scale * q[:hd]·k[slots[j]*kstride:][:hd]; hd a multiple of 16.
-func (g *gen) scores512() {
-	name := "scores512"
-	g.p("")
-	g.p("// func %s(scores *float32, q, k *float32, kstride int, slots *int32, n, hd int, scale float32)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-60", name)
-	g.p("\tMOVQ scores+0(FP), DX")
-	g.p("\tMOVQ q+8(FP), SI")
-	g.p("\tMOVQ k+16(FP), R10")
-	g.p("\tMOVQ kstride+24(FP), R8")
-	g.p("\tSHLQ $2, R8")
-	g.p("\tMOVQ slots+32(FP), BX")
-	g.p("\tMOVQ n+40(FP), CX")
-	g.p("\tMOVQ hd+48(FP), R9")
-	g.p("\tSHLQ $2, R9")
-	g.p("\tVBROADCASTSS scale+56(FP), X15")
-	g.p("\tTESTQ CX, CX")
-	g.p("\tJZ %s_done", name)
-	g.p("%s_row:", name)
-	g.p("\tMOVLQSX (BX), DI")
-	g.p("\tIMULQ R8, DI")
-	g.p("\tADDQ R10, DI")
-	g.p("\tVPXORD Z0, Z0, Z0")
-	g.p("\tVPXORD Z1, Z1, Z1")
-	g.p("\tXORQ AX, AX")
-	g.p("\tMOVQ R9, R11")
-	g.p("\tCMPQ R11, $128")
-	g.p("\tJLT %s_one", name)
-	g.p("%s_two:", name)
-	g.p("\tVMOVUPS (SI)(AX*1), Z2")
-	g.p("\tVMOVUPS 64(SI)(AX*1), Z3")
-	g.p("\tVFMADD231PS (DI)(AX*1), Z2, Z0")
-	g.p("\tVFMADD231PS 64(DI)(AX*1), Z3, Z1")
-	g.p("\tADDQ $128, AX")
-	g.p("\tSUBQ $128, R11")
-	g.p("\tCMPQ R11, $128")
-	g.p("\tJGE %s_two", name)
-	g.p("%s_one:", name)
-	g.p("\tTESTQ R11, R11")
-	g.p("\tJZ %s_sum", name)
-	g.p("\tVMOVUPS (SI)(AX*1), Z2")
-	g.p("\tVFMADD231PS (DI)(AX*1), Z2, Z0")
-	g.p("%s_sum:", name)
-	g.p("\tVADDPS Z1, Z0, Z0")
-	g.p("\tVEXTRACTF32X8 $1, Z0, Y1")
-	g.p("\tVADDPS Y1, Y0, Y0")
-	g.hsum256(0, 1)
-	g.p("\tVMULSS X15, X0, X0")
-	g.p("\tVMOVSS X0, (DX)")
-	g.p("\tADDQ $4, DX")
-	g.p("\tADDQ $4, BX")
-	g.p("\tDECQ CX")
-	g.p("\tJNZ %s_row", name)
-	g.p("%s_done:", name)
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
 }
 
 // accum512 writes accum512(out, v *float32, vstride int, slots *int32, p *float32, n, hd int):
@@ -540,18 +509,18 @@ var expConsts = []struct {
 	val  string
 	bits uint32
 }{
-	{16, "log2e", 0x3fb8aa3b},   // 1.44269504
-	{17, "ln2hi", 0x3f318000},   // 0.693359375
-	{18, "ln2lo", 0xb95e8083},   // -2.12194440e-4
-	{19, "c6", 0x39506967},      // 1.9875691500e-4
-	{20, "c5", 0x3ab743ce},      // 1.3981999507e-3
-	{21, "c4", 0x3c088908},      // 8.3334519073e-3
-	{22, "c3", 0x3d2aa9c1},      // 4.1665795894e-2
-	{23, "c2", 0x3e2aaaaa},      // 1.6666665459e-1
-	{24, "c1", 0x3f000000},      // 5.0000001201e-1
-	{25, "one", 0x3f800000},     // 1
-	{26, "lo", 0xc2dc0000},      // -110
-	{27, "hi", 0x42c80000},      // 100
+	{16, "log2e", 0x3fb8aa3b}, // 1.44269504
+	{17, "ln2hi", 0x3f318000}, // 0.693359375
+	{18, "ln2lo", 0xb95e8083}, // -2.12194440e-4
+	{19, "c6", 0x39506967},    // 1.9875691500e-4
+	{20, "c5", 0x3ab743ce},    // 1.3981999507e-3
+	{21, "c4", 0x3c088908},    // 8.3334519073e-3
+	{22, "c3", 0x3d2aa9c1},    // 4.1665795894e-2
+	{23, "c2", 0x3e2aaaaa},    // 1.6666665459e-1
+	{24, "c1", 0x3f000000},    // 5.0000001201e-1
+	{25, "one", 0x3f800000},   // 1
+	{26, "lo", 0xc2dc0000},    // -110
+	{27, "hi", 0x42c80000},    // 100
 }
 
 func (g *gen) loadExpConsts() {
@@ -575,7 +544,7 @@ func (g *gen) exp512(x, t int) {
 		g.p("\tVFMADD213PS Z%d, Z%d, Z%d", c, x, r) // p = p*r + c
 	}
 	g.p("\tVMOVAPS Z%d, Z%d", x, t+2)
-	g.p("\tVMULPS Z%d, Z%d, Z%d", x, x, x)           // x = r^2
+	g.p("\tVMULPS Z%d, Z%d, Z%d", x, x, x)        // x = r^2
 	g.p("\tVFMADD213PS Z%d, Z%d, Z%d", t+2, x, r) // p = p*r^2 + r
 	g.p("\tVADDPS Z25, Z%d, Z%d", r, r)
 	g.p("\tVSCALEFPS Z%d, Z%d, Z%d", n, r, x) // x = p * 2^n
@@ -687,6 +656,141 @@ func (g *gen) siluMul512() {
 	g.p("\tADDQ $64, DI")
 	g.p("\tSUBQ BX, CX")
 	g.p("\tJNZ %s_loop", name)
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+}
+
+// quantActs512 writes quantActs512(q *int8, d *float32, x *float32, nb int):
+// per 32-block, amax = max|x|, d = amax/127, id = 1/d (0 if d == 0),
+// q = round-half-away(x*id), bit-identical to the Go twin.
+func (g *gen) quantActs512() {
+	name := "quantActs512"
+	g.p("")
+	g.p("// func %s(q *int8, d *float32, x *float32, nb int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+	g.p("\tMOVQ q+0(FP), DI")
+	g.p("\tMOVQ d+8(FP), DX")
+	g.p("\tMOVQ x+16(FP), SI")
+	g.p("\tMOVQ nb+24(FP), CX")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ %s_done", name)
+	g.p("\tMOVL $0x7fffffff, AX")
+	g.p("\tVPBROADCASTD AX, Z20") // abs mask
+	g.p("\tMOVL $0x3f000000, AX")
+	g.p("\tVPBROADCASTD AX, Z21") // 0.5
+	g.p("\tMOVL $0x3f800000, AX")
+	g.p("\tVPBROADCASTD AX, Z22") // 1.0
+	g.p("\tMOVL $0x42fe0000, AX")
+	g.p("\tVMOVD AX, X23") // 127
+	g.p("%s_loop:", name)
+	g.p("\tVMOVUPS (SI), Z0")
+	g.p("\tVMOVUPS 64(SI), Z1")
+	g.p("\tVANDPS Z20, Z0, Z2")
+	g.p("\tVANDPS Z20, Z1, Z3")
+	g.p("\tVMAXPS Z3, Z2, Z2")
+	g.hred512("VMAXPS", 2, 3)
+	g.p("\tVDIVSS X23, X2, X2") // d = amax/127
+	g.p("\tVMOVSS X2, (DX)")
+	g.p("\tVXORPS X4, X4, X4")
+	g.p("\tVUCOMISS X4, X2")
+	g.p("\tJEQ %s_zero", name)
+	g.p("\tVMOVAPS X22, X4")
+	g.p("\tVDIVSS X2, X4, X4") // id = 1/d
+	g.p("%s_zero:", name)
+	g.p("\tVBROADCASTSS X4, Z4")
+	for _, z := range []int{0, 1} {
+		g.p("\tVMULPS Z4, Z%d, Z%d", z, z)          // v = x*id
+		g.p("\tVRNDSCALEPS $3, Z%d, Z5", z)         // t = trunc(v)
+		g.p("\tVSUBPS Z5, Z%d, Z6", z)              // f = v - t (exact)
+		g.p("\tVANDPS Z20, Z6, Z6")                 // |f|
+		g.p("\tVCMPPS $0x1d, Z21, Z6, K1")          // |f| >= 0.5 (GE_OQ)
+		g.p("\tVPTERNLOGD $0xdc, Z20, Z22, Z%d", z) // (v &^ absmask) | 1.0 = ±1
+		g.p("\tVADDPS Z%d, Z5, K1, Z5", z)          // t += ±1 where |f| >= 0.5
+		g.p("\tVCVTTPS2DQ Z5, Z5")
+		g.p("\tVPMOVSDB Z5, %d(DI)", 16*z)
+	}
+	g.p("\tADDQ $128, SI")
+	g.p("\tADDQ $32, DI")
+	g.p("\tADDQ $4, DX")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ %s_loop", name)
+	g.p("%s_done:", name)
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+}
+
+// q8Dot2VNNI writes q8Dot2VNNI(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32:
+// the Q8_0 dot of q8DotVNNI, two blocks per 512-bit step. Weights are made
+// unsigned by flipping their sign bit (w+128), and the excess 128*sum(x) is
+// cancelled by starting each pair's accumulator at aux: per pair of blocks,
+// 16 int32 (lane 0 = -128*sum(x_b), lane 8 = -128*sum(x_b+1), others 0)
+// then 16 float32 (x scale of block b in lanes 0-7, of b+1 in 8-15).
+// An odd last block is done the q8DotVNNI way.
+func (g *gen) q8Dot2VNNI() {
+	name := "q8Dot2VNNI"
+	g.p("")
+	g.p("// func %s(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-44", name)
+	g.p("\tMOVQ xq+0(FP), SI")
+	g.p("\tMOVQ xd+8(FP), BX")
+	g.p("\tMOVQ aux+16(FP), R8")
+	g.p("\tMOVQ w+24(FP), DI")
+	g.p("\tMOVQ nb+32(FP), CX")
+	g.p("\tVPXORD Z0, Z0, Z0")
+	g.p("\tVPXORD Z10, Z10, Z10")
+	g.p("\tMOVL $0x80808080, AX")
+	g.p("\tVPBROADCASTD AX, Z20")
+	// permutation index: lanes 0-7 -> 0, 8-15 -> 1
+	g.p("\tMOVL $1, AX")
+	g.p("\tVPBROADCASTD AX, Z21")
+	g.p("\tMOVW $0x00ff, AX")
+	g.p("\tKMOVW AX, K1")
+	g.p("\tVPXORD Z21, Z21, K1, Z21")
+	g.p("%s_pair:", name)
+	g.p("\tCMPQ CX, $2")
+	g.p("\tJLT %s_tail", name)
+	g.p("\tVMOVDQU 2(DI), Y1")
+	g.p("\tVINSERTI64X4 $1, 36(DI), Z1, Z1")
+	g.p("\tVPXORD Z20, Z1, Z1")
+	g.p("\tVMOVDQU32 (R8), Z2")
+	g.p("\tVPDPBUSD (SI), Z1, Z2")
+	g.p("\tVCVTDQ2PS Z2, Z2")
+	g.p("\tMOVWLZX (DI), AX")
+	g.p("\tMOVWLZX 34(DI), DX")
+	g.p("\tSHLL $16, DX")
+	g.p("\tORL DX, AX")
+	g.p("\tVMOVD AX, X3")
+	g.p("\tVCVTPH2PS X3, X3")
+	g.p("\tVPERMPS Z3, Z21, Z3")
+	g.p("\tVMULPS 64(R8), Z3, Z3")
+	g.p("\tVFMADD231PS Z3, Z2, Z0")
+	g.p("\tADDQ $68, DI")
+	g.p("\tADDQ $64, SI")
+	g.p("\tADDQ $8, BX")
+	g.p("\tADDQ $128, R8")
+	g.p("\tSUBQ $2, CX")
+	g.p("\tJMP %s_pair", name)
+	g.p("%s_tail:", name)
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ %s_done", name)
+	g.p("\tVMOVDQU 2(DI), Y2")
+	g.p("\tVMOVDQU (SI), Y3")
+	g.p("\tVPABSB Y2, Y4")
+	g.p("\tVPSIGNB Y2, Y3, Y3")
+	g.p("\tVPXOR Y5, Y5, Y5")
+	g.p("\tVPDPBUSD Y3, Y4, Y5")
+	g.p("\tVCVTDQ2PS Y5, Y5")
+	g.p("\tVPBROADCASTW (DI), X6")
+	g.p("\tVCVTPH2PS X6, Y6")
+	g.p("\tVBROADCASTSS (BX), Y7")
+	g.p("\tVMULPS Y7, Y6, Y6")
+	g.p("\tVFMADD231PS Y6, Y5, Y10")
+	g.p("%s_done:", name)
+	g.p("\tVEXTRACTF32X8 $1, Z0, Y1")
+	g.p("\tVADDPS Y1, Y0, Y0")
+	g.p("\tVADDPS Y10, Y0, Y0")
+	g.hsum256(0, 1)
+	g.p("\tMOVSS X0, ret+40(FP)")
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 }
