@@ -12,8 +12,8 @@ MODEL ?= $(SHARED)/models/stories260K
 else
 MODEL ?= Qwen/Qwen2.5-0.5B-Instruct
 endif
-PROMPT ?= Once upon a time
-MAX_NEW_TOKENS ?= 64
+PORT ?= 30000
+SERVE_FLAGS ?=
 
 BIN := bin/sglang
 
@@ -23,7 +23,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/sglang
 
 run: build
-	./$(BIN) generate --model-path "$(MODEL)" --prompt "$(PROMPT)" --max-new-tokens $(MAX_NEW_TOKENS) --temperature 0
+	./$(BIN) serve --model-path "$(MODEL)" --port $(PORT) $(SERVE_FLAGS)
 
 test: lint
 	$(GO) test -count=1 ./...

@@ -235,9 +235,10 @@ func (s *Server) admit() (func(), error) {
 	return func() { s.pending.Add(-1) }, nil
 }
 
-// checkModel accepts "" , the served name, or the model path.
+// checkModel accepts "", "default" (as SGLang's docs and clients send),
+// the served name, or the model path.
 func (s *Server) checkModel(name string) error {
-	if name == "" || name == s.opts.ServedModelName || name == s.eng.Info().ModelPath {
+	if name == "" || name == "default" || name == s.opts.ServedModelName || name == s.eng.Info().ModelPath {
 		return nil
 	}
 	return fmt.Errorf("%w: the model %q does not exist (serving %q)", ErrModelNotFound, name, s.opts.ServedModelName)
