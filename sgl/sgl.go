@@ -163,8 +163,11 @@ func (e *BatchError) Unwrap() []error {
 
 // RunBatch runs the program once per argument, Concurrency at a time. A
 // batch of several first sends its shared constant prefix once (when
-// longer than 64 characters) so the server caches it. Every item gets a
-// state (check its Err); the error is a *BatchError when any item failed.
+// longer than 64 characters) so the server caches it: the prefix is found by
+// tracing the program body on the first two items without calling the
+// backend, so bodies run twice for those items and should have no side
+// effects besides the state. Every item gets a state (check its Err); the
+// error is a *BatchError when any item failed.
 func (f *Program[A]) RunBatch(ctx context.Context, batch []A, opts ...Option) ([]*State, error) {
 	c := newConfig(opts)
 	c.stream = false

@@ -352,3 +352,18 @@ func TestCommonPrefix(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRunGen(b *testing.B) {
+	fb := &fakeBackend{tmpl: mustTemplate("chatml"), answer: constant("ok")}
+	prog := Function(func(s *State, q string) {
+		s.System("sys")
+		s.User(q)
+		s.Assistant(Gen("a", MaxTokens(8)))
+	})
+	for b.Loop() {
+		if _, err := prog.Run(context.Background(), "q", WithBackend(fb)); err != nil {
+			b.Fatal(err)
+		}
+		fb.gens = fb.gens[:0]
+	}
+}

@@ -452,6 +452,7 @@ func (s *State) Wait(ctx context.Context) error {
 		done, err, ch := s.finishedLocked(), s.err, s.changed
 		s.mu.Unlock()
 		if done {
+			s.sync() // an in-flight request may still be ending after an error
 			if err == nil {
 				err = s.Err()
 			}

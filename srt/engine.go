@@ -78,6 +78,8 @@ type Engine struct {
 	cpu   *tensor.CPU
 	model model.Model
 	tok   *tokenizer.Tokenizer // nil when the model folder has none
+	// ggufChatTemplate is a GGUF file's tokenizer.chat_template.
+	ggufChatTemplate string
 	cfg   *model.Config
 	info  ModelInfo
 
@@ -179,6 +181,7 @@ func (e *Engine) load(path string) error {
 				return fmt.Errorf("srt: GGUF vocabulary: %w", err)
 			}
 		}
+		e.ggufChatTemplate, _ = f.String("tokenizer.chat_template")
 		e.info.WeightBytes = fileSize(ggufPath)
 		return nil
 	}
@@ -213,6 +216,10 @@ func (e *Engine) Info() ModelInfo { return e.info }
 
 // Config is the model's shape (read-only).
 func (e *Engine) Config() *model.Config { return e.cfg }
+
+// GGUFChatTemplate is the chat template stored in a GGUF model's metadata
+// (tokenizer.chat_template), or "" for other formats.
+func (e *Engine) GGUFChatTemplate() string { return e.ggufChatTemplate }
 
 // Tokenizer is the model's tokenizer, or nil when it has none.
 func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }

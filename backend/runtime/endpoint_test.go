@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sglang-go/sglang/sgl/ir"
 )
@@ -67,7 +68,7 @@ func TestGeneratePayload(t *testing.T) {
 	srv := fs.start(t)
 	c := Endpoint(srv.URL)
 	tmpl, err := c.ChatTemplate(context.Background())
-	if err != nil || tmpl.Name != "llama-2" {
+	if err != nil || tmpl.Name != "llama-2-chat" {
 		t.Fatalf("template %v, %v", tmpl, err)
 	}
 	s := ir.DefaultSampling()
@@ -198,6 +199,34 @@ func TestStreamAndErrors(t *testing.T) {
 	}
 	if _, err := Endpoint("http://127.0.0.1:1").ModelInfo(context.Background()); !errors.Is(err, ir.ErrBackend) {
 		t.Errorf("unreachable: %v", err)
+	}
+}
+
+func TestCancelInFlight(t *testing.T) {
+	started := make(chan struct{})
+	fs := &fakeServer{reply: func(_ map[string]any, w http.ResponseWriter) {}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done() // hold the request until the client goes away
+	}))
+	defer srv.Close()
+	_ = fs
+	c := Endpoint(srv.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Generate(ctx, &ir.GenRequest{Prompt: ir.Prompt{Text: "x"}, Sampling: ir.DefaultSampling()})
+		errc <- err
+	}()
+	<-started
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Generate did not return after cancel")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/sglang-go/sglang/sgl/ir"
@@ -21,7 +23,8 @@ type Engine struct {
 }
 
 // NewEngine wraps eng. The chat template is WithChatTemplate's, or guessed
-// from the model path. A nil engine or an unknown template name makes every
+// from the model path (as SGLang does), or else from the model folder's
+// Jinja chat template. A nil engine or an unknown template name makes every
 // call fail (so the constructor can be used as an expression).
 func NewEngine(eng *srt.Engine, opts ...Option) *Engine {
 	e := &Engine{eng: eng}
@@ -33,12 +36,33 @@ func NewEngine(eng *srt.Engine, opts ...Option) *Engine {
 	for _, f := range opts {
 		f(&o)
 	}
-	if o.template != "" {
+	switch info := eng.Info(); {
+	case o.template != "":
 		e.tmpl, e.initErr = ir.LookupChatTemplate(o.template)
-	} else {
-		e.tmpl = ir.ChatTemplateForModel(eng.Info().ModelPath)
+	case ir.TemplateNameForModel(info.ModelPath) != "default":
+		e.tmpl = ir.ChatTemplateForModel(info.ModelPath)
+	default:
+		// The path says nothing: look at the model's own Jinja template.
+		e.tmpl, _ = ir.LookupChatTemplate(ir.TemplateNameForJinja(jinjaTemplate(info.TokenizerPath)))
 	}
 	return e
+}
+
+// jinjaTemplate reads chat_template from a model folder's
+// tokenizer_config.json ("" when absent or not a string).
+func jinjaTemplate(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+	if err != nil {
+		return ""
+	}
+	var cfg struct {
+		ChatTemplate any `json:"chat_template"`
+	}
+	if json.Unmarshal(b, &cfg) != nil {
+		return ""
+	}
+	s, _ := cfg.ChatTemplate.(string)
+	return s
 }
 
 // ChatTemplate returns the engine's frontend template.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +28,8 @@ func stories(t *testing.T) *runtime.Engine {
 	t.Helper()
 	path := shared.Path(t, "models", "stories260K")
 	engOnce.Do(func() {
-		eng, engErr = srt.NewEngine(context.Background(), srt.Options{ModelPath: path, Threads: 2})
+		eng, engErr = srt.NewEngine(context.Background(), srt.Options{ModelPath: path, Threads: 2,
+			Logger: slog.New(slog.DiscardHandler)})
 	})
 	if engErr != nil {
 		t.Fatal(engErr)
@@ -68,6 +70,31 @@ func TestEngineProgram(t *testing.T) {
 	st2, err := prog.Run(ctx, "dog", sgl.WithBackend(b), sgl.Temperature(0))
 	if err != nil || st2.Text() != st.Text() {
 		t.Errorf("rerun differs: %v\n%q\n%q", err, st2.Text(), st.Text())
+	}
+}
+
+func TestEngineChatTemplate(t *testing.T) {
+	b := stories(t)
+	// stories260K's tokenizer_config.json carries Llama-2's chat template.
+	tmpl, err := b.ChatTemplate(context.Background())
+	if err != nil || tmpl.Name != "llama-2-chat" {
+		t.Fatalf("template %+v, %v", tmpl, err)
+	}
+	if tmpl, _ := runtime.NewEngine(eng, runtime.WithChatTemplate("chatml")).ChatTemplate(context.Background()); tmpl.Name != "chatml" {
+		t.Errorf("named template %s", tmpl.Name)
+	}
+	if _, err := runtime.NewEngine(eng, runtime.WithChatTemplate("nope")).ChatTemplate(context.Background()); !errors.Is(err, ir.ErrInvalid) {
+		t.Errorf("unknown template: %v", err)
+	}
+	st, err := sgl.Function(func(s *sgl.State, _ int) {
+		s.User("Tell me a story.")
+		s.Assistant(sgl.Gen("a", sgl.MaxTokens(8)))
+	}).Run(context.Background(), 0, sgl.WithBackend(b), sgl.Temperature(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(st.Text(), "[INST] Tell me a story. [/INST]") || len(st.Messages()) != 2 {
+		t.Errorf("text %q messages %v", st.Text(), st.Messages())
 	}
 }
 
@@ -114,8 +141,28 @@ func TestEngineStreamAndBatch(t *testing.T) {
 	if err := st.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if sb.String() != st.Get("x") || n < 2 {
+	if sb.String() != st.Get("x") || n < 1 || sb.String() == "" {
 		t.Errorf("streamed %q in %d pieces, var %q", sb.String(), n, st.Get("x"))
+	}
+
+	// The backend's stream, straight: greedy pieces add up to Generate's text.
+	req := &ir.GenRequest{Prompt: ir.Prompt{Text: "Once upon a time"}, Sampling: ir.DefaultSampling()}
+	req.Sampling.Temperature, req.Sampling.MaxNewTokens = 0, 16
+	full, err := b.Generate(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streamed strings.Builder
+	var last ir.MetaInfo
+	for ch, err := range b.GenerateStream(ctx, req) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		streamed.WriteString(ch.Text)
+		last = ch.Meta
+	}
+	if streamed.String() != full.Text || last.CompletionTokens != full.Meta.CompletionTokens || last.FinishReason == nil {
+		t.Errorf("stream %q (meta %+v), generate %q", streamed.String(), last, full.Text)
 	}
 
 	items := make([]string, 20)

@@ -58,7 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer eng.Close()
 	info := eng.Info()
-	cc, err := server.LoadChatConfig(info.ModelPath, *tmpl)
+	cc, err := server.LoadChatConfig(info.ModelPath, *tmpl, eng.GGUFChatTemplate())
 	if err != nil {
 		return err
 	}

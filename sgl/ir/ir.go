@@ -1,4 +1,4 @@
-// Package ir is the small leaf package shared by the sgl frontend and its
+// Package ir is the small leaf package (no dependencies beyond the standard library) shared by the sgl frontend and its
 // backends: the Backend interface, its optional abilities, the request and
 // result types that cross it, the chat-template role formats, and the pure
 // scoring math of select.

@@ -2,9 +2,8 @@ package ir
 
 import (
 	"fmt"
+	"sort"
 	"strings"
-
-	"github.com/sglang-go/sglang/srt/chat"
 )
 
 // Affix is the text written before and after one role's message.
@@ -52,49 +51,101 @@ func (t *ChatTemplate) Affix(role string, history []Message) (prefix, suffix str
 // DefaultTemplate is SGLang's "default" frontend template (role tags and
 // newlines, no system prompt, no stop strings).
 func DefaultTemplate() *ChatTemplate {
-	return &ChatTemplate{Name: "default", System: Affix{"SYSTEM:", "\n"}, User: Affix{"USER:", "\n"},
-		Assistant: Affix{"ASSISTANT:", "\n"}}
+	t, _ := LookupChatTemplate("default")
+	return t
 }
 
-// LookupChatTemplate returns a named template: "default", "qwen" (ChatML
-// with Qwen's default system prompt) or a built-in of package srt/chat
-// (chatml, llama-2, llama-2-chat, llama-3, llama-3-instruct, qwen2-vl,
-// vicuna_v1.1).
-func LookupChatTemplate(name string) (*ChatTemplate, error) {
-	switch name {
-	case "default", "":
-		return DefaultTemplate(), nil
-	case "qwen":
-		t, err := LookupChatTemplate("chatml")
-		if err != nil {
-			return nil, err
+func imStart(role string) Affix { return Affix{"<|im_start|>" + role + "\n", "<|im_end|>\n"} }
+
+func header(start, end, eot, role string) Affix { return Affix{start + role + end + "\n\n", eot} }
+
+// frontendTemplates mirrors SGLang's python/sglang/lang/chat_template.py
+// registry (the frontend's role formats, which differ from the server-side
+// Jinja templates of package srt/chat: e.g. llama-2-chat has no stop
+// strings here).
+func frontendTemplates() map[string]ChatTemplate {
+	const qwenSystem = "You are a helpful assistant."
+	chatml := ChatTemplate{System: imStart("system"), User: imStart("user"), Assistant: imStart("assistant"),
+		StopStrings: []string{"<|im_end|>"}, ImageToken: "<image>"}
+	l3 := func(role string) Affix { return header("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", role) }
+	l4 := func(role string) Affix { return header("<|header_start|>", "<|header_end|>", "<|eot|>", role) }
+	with := func(t ChatTemplate, f func(*ChatTemplate)) ChatTemplate { f(&t); return t }
+	return map[string]ChatTemplate{
+		"default": {System: Affix{"SYSTEM:", "\n"}, User: Affix{"USER:", "\n"}, Assistant: Affix{"ASSISTANT:", "\n"},
+			ImageToken: "<image>"},
+		"claude": {User: Affix{"\n\nHuman: ", ""}, Assistant: Affix{"\n\nAssistant:", ""}, ImageToken: "<image>"},
+		"chatml": chatml,
+		"chatml-llava": with(chatml, func(t *ChatTemplate) {
+			t.DefaultSystemPrompt, t.ImageToken = qwenSystem, "<image>\n"
+		}),
+		"qwen": with(chatml, func(t *ChatTemplate) { t.DefaultSystemPrompt = qwenSystem }),
+		"qwen2-vl": with(chatml, func(t *ChatTemplate) {
+			t.DefaultSystemPrompt, t.ImageToken = qwenSystem, "<|vision_start|><|image_pad|><|vision_end|>"
+		}),
+		"vicuna_v1.1": {System: Affix{"", " "}, User: Affix{"USER:", " "}, Assistant: Affix{"ASSISTANT:", "</s>"},
+			DefaultSystemPrompt: "A chat between a curious user and an artificial intelligence assistant. " +
+				"The assistant gives helpful, detailed, and polite answers to the user's questions.",
+			ImageToken: " <image>\n"},
+		"llama-2-chat": {System: Affix{"<<SYS>>\n", "\n<</SYS>>\n\n"}, User: Affix{"[INST] ", " [/INST]"},
+			Assistant: Affix{"", " </s><s>"}, Llama2Style: true, ImageToken: "<image>"},
+		"llama-3-instruct": {System: l3("system"), User: l3("user"), Assistant: l3("assistant"),
+			StopStrings: []string{"<|eot_id|>"}, ImageToken: "<|image|>"},
+		"llama-3-instruct-llava": {System: l3("system"), User: l3("user"), Assistant: l3("assistant"),
+			StopStrings: []string{"<|eot_id|>"}, ImageToken: "<image>\n"},
+		"llama-4": {System: l4("system"), User: l4("user"), Assistant: l4("assistant"),
+			StopStrings: []string{"<|eot|>"}, ImageToken: "<|image|>"},
+		"yi-1.5": {User: Affix{"<|im_start|>user\n", "<|im_end|>\n<|im_start|>assistant\n"},
+			Assistant: Affix{"", "<|im_end|>\n"}, StopStrings: []string{"<|im_end|>"}, ImageToken: "<image>"},
+		"gemma-it": {User: Affix{"<start_of_turn>user\n", "<end_of_turn>\n"},
+			Assistant: Affix{"<start_of_turn>model\n", "<end_of_turn>\n"}, ImageToken: "<image>"},
+		"deepseek-v3": {User: Affix{"<｜User｜>", ""}, Assistant: Affix{"<｜Assistant｜>", "<｜end▁of▁sentence｜>"},
+			StopStrings: []string{"<｜end▁of▁sentence｜>"}, ImageToken: "<image>"},
+		"c4ai-command-r": {System: Affix{"<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>", "<|END_OF_TURN_TOKEN|>"},
+			User:       Affix{"<|START_OF_TURN_TOKEN|><|USER_TOKEN|>", "<|END_OF_TURN_TOKEN|>"},
+			Assistant:  Affix{"<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>", "<|END_OF_TURN_TOKEN|>"},
+			ImageToken: "<image>"},
+		"granite-3-instruct": {System: Affix{"<|start_of_role|>system<|end_of_role|>", "<|end_of_text|>"},
+			User:        Affix{"<|start_of_role|>user<|end_of_role|>", "<|end_of_text|>"},
+			Assistant:   Affix{"<|start_of_role|>assistant<|end_of_role|>", "<|end_of_text|>"},
+			StopStrings: []string{"<|end_of_text|>"}, ImageToken: "<image>"},
+	}
+}
+
+var templateAliases = map[string]string{"llama-2": "llama-2-chat", "llama-3": "llama-3-instruct", "": "default"}
+
+// TemplateNames lists the names LookupChatTemplate accepts, sorted.
+func TemplateNames() []string {
+	var names []string
+	for n := range frontendTemplates() {
+		names = append(names, n)
+	}
+	for n := range templateAliases {
+		if n != "" {
+			names = append(names, n)
 		}
-		t.Name, t.DefaultSystemPrompt = "qwen", "You are a helpful assistant."
-		return t, nil
 	}
-	b, err := chat.Builtin(name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: chat template %q: %w", ErrInvalid, name, err)
-	}
-	rf, ok := b.Roles()
-	if !ok {
-		return nil, fmt.Errorf("%w: chat template %q has no role format", ErrInvalid, name)
-	}
-	return &ChatTemplate{
-		Name:                name,
-		System:              Affix(rf.System),
-		User:                Affix(rf.User),
-		Assistant:           Affix(rf.Assistant),
-		DefaultSystemPrompt: rf.DefaultSystemPrompt,
-		StopStrings:         rf.StopStrings,
-		ImageToken:          rf.ImageToken,
-		Llama2Style:         rf.Llama2Style,
-	}, nil
+	sort.Strings(names)
+	return names
 }
 
-// TemplateNameForModel guesses the template from a model path or name the
-// way SGLang's get_chat_template_by_model_path does; "default" when nothing
-// matches.
+// LookupChatTemplate returns a frontend template by SGLang name (aliases:
+// llama-2, llama-3).
+func LookupChatTemplate(name string) (*ChatTemplate, error) {
+	canon := name
+	if a, ok := templateAliases[name]; ok {
+		canon = a
+	}
+	t, ok := frontendTemplates()[canon]
+	if !ok {
+		return nil, fmt.Errorf("%w: chat template %q (known: %s)", ErrInvalid, name, strings.Join(TemplateNames(), ", "))
+	}
+	t.Name = canon
+	return &t, nil
+}
+
+// TemplateNameForModel guesses the template from a model path or name with
+// the matchers of SGLang's get_chat_template_by_model_path; "default" when
+// nothing matches (as for OpenAI model names).
 func TemplateNameForModel(path string) string {
 	p := strings.ToLower(path)
 	has := func(s ...string) bool {
@@ -106,24 +157,62 @@ func TemplateNameForModel(path string) string {
 		return false
 	}
 	switch {
-	case has("llama-2") && has("chat"):
-		return "llama-2"
+	case has("deepseek-v3", "deepseek-r1") && !has("base"):
+		return "deepseek-v3"
+	case has("vicuna", "llava-v1.5", "llava-next-video-7b"):
+		return "vicuna_v1.1"
+	case has("llama-2") && has("chat"),
+		has("mistral", "mixtral") && has("instruct"),
+		has("codellama") && has("instruct"):
+		return "llama-2-chat"
 	case has("llama-3") && has("instruct"):
-		return "llama-3"
+		return "llama-3-instruct"
+	case has("tinyllama"):
+		return "chatml"
 	case has("qwen") && has("vl"):
 		return "qwen2-vl"
-	case has("qwen") && has("chat", "instruct"):
+	case has("qwen") && has("chat", "instruct") && !has("llava"):
 		return "qwen"
-	case has("vicuna", "llava-v1.5", "llava-llama-2"):
-		return "vicuna_v1.1"
-	case has("tinyllama", "gpt-3.5", "gpt-4", "gpt-5"):
-		return "chatml"
+	case has("llava-v1.6-34b", "llava-v1.6-yi-34b", "llava-next-video-34b", "llava-onevision-qwen2"):
+		return "chatml-llava"
+	case has("yi-1.5") && has("chat"):
+		return "yi-1.5"
+	case has("gemma") && has("it"):
+		return "gemma-it"
+	case has("c4ai-command-r"):
+		return "c4ai-command-r"
+	case has("granite") && has("instruct"):
+		return "granite-3-instruct"
+	case has("gemma-3") && !has("1b"):
+		return "gemma-it"
 	}
 	return "default"
 }
 
-// ChatTemplateForModel is LookupChatTemplate(TemplateNameForModel(path)),
-// falling back to the default template.
+// TemplateNameForJinja guesses the frontend template from a model's Jinja
+// chat template (tokenizer_config.json's chat_template) by its role markers;
+// "default" when none is recognised.
+func TemplateNameForJinja(src string) string {
+	switch {
+	case strings.Contains(src, "<|vision_start|>") && strings.Contains(src, "<|im_start|>"):
+		return "qwen2-vl"
+	case strings.Contains(src, "<|im_start|>") && strings.Contains(src, "You are a helpful assistant"):
+		return "qwen"
+	case strings.Contains(src, "<|im_start|>"):
+		return "chatml"
+	case strings.Contains(src, "<|start_header_id|>"):
+		return "llama-3-instruct"
+	case strings.Contains(src, "<|header_start|>"):
+		return "llama-4"
+	case strings.Contains(src, "[INST]"):
+		return "llama-2-chat"
+	case strings.Contains(src, "<start_of_turn>"):
+		return "gemma-it"
+	}
+	return "default"
+}
+
+// ChatTemplateForModel is LookupChatTemplate(TemplateNameForModel(path)).
 func ChatTemplateForModel(path string) *ChatTemplate {
 	t, err := LookupChatTemplate(TemplateNameForModel(path))
 	if err != nil {

@@ -17,14 +17,28 @@ import (
 // keeps markupsafe's rule that Markup + str escapes the str.
 const addFunc = "__chat_add"
 
-func addCall(b *nodes.BinaryExpression) *nodes.Call {
+// concatFunc is the global "a ~ b" is rewritten to call: Python's
+// str(a) + str(b), where None prints as "None" and undefined as "".
+const concatFunc = "__chat_concat"
+
+// binCall turns a binary expression into a call of the global fn.
+func binCall(b *nodes.BinaryExpression, fn string) *nodes.Call {
 	tok := b.Operator.Token
 	return &nodes.Call{
 		Location: tok,
-		Func:     &nodes.Name{Name: &tokens.Token{Type: tokens.Name, Val: addFunc, Line: tok.Line, Col: tok.Col, Pos: tok.Pos}},
+		Func:     &nodes.Name{Name: &tokens.Token{Type: tokens.Name, Val: fn, Line: tok.Line, Col: tok.Col, Pos: tok.Pos}},
 		Args:     []nodes.Expression{b.Left, b.Right},
 		Kwargs:   map[string]nodes.Expression{},
 	}
+}
+
+func pyConcat(va *exec.VarArgs) (*exec.Value, error) {
+	if len(va.Args) != 2 {
+		return nil, errors.New("internal concat takes two operands")
+	}
+	// With autoescape off Jinja2 joins ~ operands with plain str(), so
+	// Markup does not escape here (unlike +).
+	return exec.AsValue(pyStr(va.Args[0]) + pyStr(va.Args[1])), nil
 }
 
 func pyAdd(va *exec.VarArgs) (*exec.Value, error) {

@@ -38,7 +38,7 @@ func filterIter(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value 
 // control structures and macros too, via reflection since gonja's control
 // structures keep their bodies in their own structs) and routes its value
 // through printFilter.
-func wrapOutputs(root nodes.Node) {
+func wrapOutputs(root nodes.Node) (contentLoop bool) {
 	seen := map[uintptr]bool{}
 	var walk func(v reflect.Value, depth int)
 	walk = func(v reflect.Value, depth int) {
@@ -55,6 +55,9 @@ func wrapOutputs(root nodes.Node) {
 			}
 			seen[v.Pointer()] = true
 			if f, ok := v.Interface().(*controlStructures.ForControlStructure); ok && f.ObjectEvaluator != nil {
+				if iteratesContent(f.ObjectEvaluator) {
+					contentLoop = true
+				}
 				f.ObjectEvaluator = &nodes.FilteredExpression{
 					Expression: f.ObjectEvaluator,
 					Filters:    []*nodes.FilterCall{{Token: f.Position(), Name: iterFilter}},
@@ -85,10 +88,16 @@ func wrapOutputs(root nodes.Node) {
 				return
 			}
 			if b, ok := v.Interface().(*nodes.BinaryExpression); ok && v.CanSet() && b.Operator != nil &&
-				b.Operator.Token != nil && (b.Operator.Token.Type == tokens.Addition || b.Operator.Token.Type == tokens.Multiply) {
-				call := addCall(b)
-				if b.Operator.Token.Type == tokens.Multiply {
-					call = mulCall(b)
+				b.Operator.Token != nil && (b.Operator.Token.Type == tokens.Addition ||
+				b.Operator.Token.Type == tokens.Multiply || b.Operator.Token.Type == tokens.Tilde) {
+				var call *nodes.Call
+				switch b.Operator.Token.Type {
+				case tokens.Multiply:
+					call = binCall(b, mulFunc)
+				case tokens.Tilde:
+					call = binCall(b, concatFunc)
+				default:
+					call = binCall(b, addFunc)
 				}
 				v.Set(reflect.ValueOf(call))
 				walk(reflect.ValueOf(call), depth+1)
@@ -123,6 +132,7 @@ func wrapOutputs(root nodes.Node) {
 		}
 	}
 	walk(reflect.ValueOf(root), 0)
+	return contentLoop
 }
 
 func wrapPrint(e nodes.Expression, out *nodes.Output) nodes.Expression {

@@ -85,6 +85,8 @@ type Template struct {
 	// tokens are special-token defaults from tokenizer_config.json.
 	variants map[string]*Template
 	tokens   map[string]string
+	// contentLoop: some for loop iterates a message's content.
+	contentLoop bool
 }
 
 // Name returns the template's name (the Parse name, the built-in name, or
@@ -114,18 +116,8 @@ func Parse(name, source string) (t *Template, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %s", ErrParse, name, cleanParseError(err))
 	}
-	wrapOutputs(tmpl.Root())
-	return &Template{name: name, source: source, tmpl: tmpl, env: env}, nil
-}
-
-// MustParse is Parse for templates known to be valid (package-level
-// built-ins); it panics on error and is meant for program initialisation.
-func MustParse(name, source string) *Template {
-	t, err := Parse(name, source)
-	if err != nil {
-		panic(err)
-	}
-	return t
+	contentLoop := wrapOutputs(tmpl.Root())
+	return &Template{name: name, source: source, tmpl: tmpl, env: env, contentLoop: contentLoop}, nil
 }
 
 const rootID = "/chat_template"

@@ -33,6 +33,7 @@
 //     sort_keys and ensure_ascii arguments;
 //   - "+" follows Python: str + list, str + dict and undefined operands
 //     are errors, Markup (|safe) + str escapes the str; "*" repeats;
+//     "~" joins the Python str() of both sides;
 //   - for loops over None fail; list[-1] works on one-element lists;
 //     map/select/reject/selectattr/rejectattr return generators that
 //     tojson and length refuse (as Python does);
@@ -48,7 +49,7 @@
 // byte like Python Jinja2 on the conversations of
 // testdata/conversations.json (goldens made by testdata/make_golden.py).
 // Known remaining differences: string methods other than those above keep
-// gonja's behaviour; an undefined operand of -, /, comparisons or ~ does
+// gonja's behaviour; an undefined operand of -, / or a comparison does
 // not raise as Jinja2's Undefined would; Markup is only tracked through
 // |safe, |escape and +; Python identifiers with non-ASCII letters are not
 // accepted.

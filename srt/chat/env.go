@@ -41,6 +41,7 @@ func newEnvironment() *exec.Environment {
 		"escape":    filterEscape,
 		"e":         filterEscape,
 		"dictsort":  filterDictsort,
+		"list":      filterList,
 		printFilter: filterPrint,
 		iterFilter:  filterIter,
 	} {
@@ -78,6 +79,7 @@ func newEnvironment() *exec.Environment {
 	globals.Set("None", pyNone)
 	globals.Set(addFunc, pyAdd)
 	globals.Set(mulFunc, pyMul)
+	globals.Set(concatFunc, pyConcat)
 	globals.Set("range", pyRange)
 	cs := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	_ = cs.Register("generation", generationParser)

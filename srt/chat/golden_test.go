@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,6 +18,10 @@ import (
 // testdata/make_golden.py (run it with /usr/bin/python3 after editing
 // testdata/conversations.json); this test never regenerates them, since
 // they must come from the reference implementation, not from this package.
+
+var update = flag.Bool("update", false, "explain how to regenerate the Python-made goldens")
+
+const regenerate = "goldens come from Python Jinja2: run /usr/bin/python3 srt/chat/testdata/make_golden.py (needs python3-jinja2)"
 
 type goldenConversations struct {
 	BOS   string `json:"bos_token"`
@@ -52,6 +57,9 @@ func loadConversations(t testing.TB) goldenConversations {
 }
 
 func TestGoldenTemplates(t *testing.T) {
+	if *update {
+		t.Skip(regenerate)
+	}
 	dir := shared.Path(t, "chat-templates")
 	conv := loadConversations(t)
 	now, err := time.Parse("2006-01-02T15:04:05", conv.Now)
@@ -73,7 +81,7 @@ func TestGoldenTemplates(t *testing.T) {
 			}
 			gb, err := os.ReadFile(filepath.Join("testdata", "golden", name+".json"))
 			if err != nil {
-				t.Fatalf("missing golden (run testdata/make_golden.py): %v", err)
+				t.Fatalf("missing golden (%s): %v", regenerate, err)
 			}
 			var g goldenFile
 			if err := json.Unmarshal(gb, &g); err != nil {
@@ -86,7 +94,7 @@ func TestGoldenTemplates(t *testing.T) {
 			for _, c := range conv.Cases {
 				want, ok := g.Cases[c.Name]
 				if !ok {
-					t.Errorf("%s: golden has no case (regenerate)", c.Name)
+					t.Errorf("%s: golden has no such case; %s", c.Name, regenerate)
 					continue
 				}
 				o := Options{AddGenerationPrompt: c.AddGenerationPrompt, BOS: conv.BOS, EOS: conv.EOS, Now: now}

@@ -142,16 +142,6 @@ func pyRange(va *exec.VarArgs) (any, error) {
 	return out, nil
 }
 
-func mulCall(b *nodes.BinaryExpression) *nodes.Call {
-	tok := b.Operator.Token
-	return &nodes.Call{
-		Location: tok,
-		Func:     &nodes.Name{Name: &tokens.Token{Type: tokens.Name, Val: mulFunc, Line: tok.Line, Col: tok.Col, Pos: tok.Pos}},
-		Args:     []nodes.Expression{b.Left, b.Right},
-		Kwargs:   map[string]nodes.Expression{},
-	}
-}
-
 // pyMul is Python's * for numbers, str * int and list * int, bounded.
 func pyMul(va *exec.VarArgs) (*exec.Value, error) {
 	if len(va.Args) != 2 {

@@ -63,6 +63,12 @@ func TestPythonSemantics(t *testing.T) {
 		{"list append refused", "{% set x = l.append(4) %}", "", "SecurityError: access to attribute 'append' of 'list' object is unsafe."},
 		{"trim_blocks lstrip_blocks", "x\n    {% if true %}\n  y\n    {% endif %}\nz\n", "x\n  y\nz", ""},
 		{"safe concat escapes", "{{ '<'|safe + '<' }}", "<&lt;", ""},
+		{"generator tojson", "{{ objs | map(attribute='v') | tojson }}", "", "TypeError: Object of type generator is not JSON serializable"},
+		{"generator list tojson", "{{ objs | map(attribute='v') | list | tojson }}", "[\"p\", \"q\", \"r\"]", ""},
+		{"selectattr list last", "{{ (objs | selectattr('k', 'equalto', 1) | list)[-1].v }}", "r", ""},
+		{"selectattr single", "{{ objs | selectattr('k', 'equalto', 2) | list | length }}", "1", ""},
+		{"tilde python str", "{{ 'a' ~ none ~ [1, 'b'] ~ zz ~ true }}", "aNone[1, 'b']True", ""},
+		{"tilde does not escape", "{{ '<'|safe ~ '<' }}", "<<", ""},
 		{"tool call arguments", "{{ call.function.arguments | tojson }}", "{\"q\": \"é\", \"n\": 2}", ""},
 	}
 	for _, tc := range tests {

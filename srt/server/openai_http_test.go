@@ -238,7 +238,7 @@ func TestQwenChat(t *testing.T) {
 		t.Skip("loads a 151k-token tokenizer")
 	}
 	dir := shared.Path(t, "models", "tiny-random-qwen2")
-	cc, err := LoadChatConfig(dir, "")
+	cc, err := LoadChatConfig(dir, "", "")
 	if err != nil || cc.Template == nil {
 		t.Fatalf("%+v %v", cc, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -279,7 +280,7 @@ func TestErrorStatus(t *testing.T) {
 
 func TestLoadChatConfig(t *testing.T) {
 	dir := shared.Path(t, "models", "stories260K")
-	cfg, err := LoadChatConfig(dir, "")
+	cfg, err := LoadChatConfig(dir, "", "")
 	if err != nil || cfg.Template == nil || cfg.BOS != "<s>" || cfg.EOS != "</s>" {
 		t.Fatalf("%+v %v", cfg, err)
 	}
@@ -288,7 +289,7 @@ func TestLoadChatConfig(t *testing.T) {
 		t.Fatalf("%q %v", out, err)
 	}
 	qwen := shared.Path(t, "models", "tiny-random-qwen2")
-	cfg, err = LoadChatConfig(qwen, "")
+	cfg, err = LoadChatConfig(qwen, "", "")
 	if err != nil || cfg.Template == nil {
 		t.Fatalf("qwen: %+v %v", cfg, err)
 	}
@@ -296,11 +297,28 @@ func TestLoadChatConfig(t *testing.T) {
 	if err != nil || !strings.HasSuffix(out, "<|im_start|>assistant\n<think>\n\n</think>\n\n") {
 		t.Fatalf("qwen render %q %v", out, err)
 	}
-	if _, err := LoadChatConfig(dir, "/nonexistent.jinja"); err == nil {
+	if _, err := LoadChatConfig(dir, "/nonexistent.jinja", ""); err == nil {
 		t.Fatal("missing template file accepted")
 	}
-	if cfg, err := LoadChatConfig(t.TempDir(), ""); err != nil || cfg.Template != nil {
+	if cfg, err := LoadChatConfig(t.TempDir(), "", ""); err != nil || cfg.Template != nil {
 		t.Fatalf("folder without config: %+v %v", cfg, err)
+	}
+	// --chat-template NAME picks a built-in over the model's own.
+	cfg, err = LoadChatConfig(dir, "chatml", "")
+	if err != nil || cfg.Template == nil {
+		t.Fatalf("chatml: %+v %v", cfg, err)
+	}
+	out, err = RenderChat(cfg, []chat.Message{{Role: "user", Content: "Hi"}}, nil, nil, false)
+	if err != nil || !strings.Contains(out, "<|im_start|>user\nHi<|im_end|>") || !strings.HasSuffix(out, "<|im_start|>assistant\n") {
+		t.Fatalf("chatml render %q %v", out, err)
+	}
+	// A GGUF file's own template is used when given.
+	cfg, err = LoadChatConfig(filepath.Join(dir, "stories260K-f32.gguf"), "", "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}")
+	if err != nil || cfg.Template == nil {
+		t.Fatalf("gguf template: %+v %v", cfg, err)
+	}
+	if out, _ = RenderChat(cfg, []chat.Message{{Role: "user", Content: "Hi"}}, nil, nil, false); out != "<user>Hi" {
+		t.Fatalf("gguf template render %q", out)
 	}
 }
 

@@ -31,7 +31,7 @@ func testServer(t testing.TB, opts Options, engOpts ...func(*srt.Options)) (*htt
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	cc, err := LoadChatConfig(dir, "")
+	cc, err := LoadChatConfig(dir, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,42 +6,48 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/sglang-go/sglang/srt/chat"
 )
 
-// LoadChatConfig finds the chat template for a model: spec (SGLang's
-// --chat-template) names a Jinja file when set; otherwise the model
-// folder's tokenizer_config.json "chat_template" (a string, or a list of
-// {name, template} where "default" wins) is used. bos_token and eos_token
-// come from tokenizer_config.json. A model with no template yields a config
-// with a nil Template and no error; chat requests then fail with 400.
-func LoadChatConfig(modelDir, spec string) (ChatConfig, error) {
+// LoadChatConfig finds the chat template for a model. spec is SGLang's
+// --chat-template: a built-in name (chatml, llama-2, llama-3, qwen2-vl,
+// vicuna_v1.1) or a Jinja file. Without it, the model folder's own template
+// (chat_template.jinja, chat_template.json or tokenizer_config.json) is
+// used, or, for a GGUF model, ggufTemplate (its tokenizer.chat_template).
+// bos_token and eos_token come from tokenizer_config.json. A model with no
+// template yields a config with a nil Template and no error; chat requests
+// then fail with 400.
+func LoadChatConfig(modelDir, spec, ggufTemplate string) (ChatConfig, error) {
 	var cfg ChatConfig
 	tc, err := readTokenizerConfig(modelDir)
 	if err != nil {
 		return cfg, err
 	}
 	cfg.BOS, cfg.EOS = tokenString(tc["bos_token"]), tokenString(tc["eos_token"])
-	if spec != "" {
-		src, err := os.ReadFile(spec)
+	switch {
+	case spec != "" && slices.Contains(chat.BuiltinNames(), spec):
+		cfg.Template, err = chat.Builtin(spec)
+	case spec != "":
+		cfg.Template, err = chat.FromFile(spec)
 		if err != nil {
-			return cfg, fmt.Errorf("server: --chat-template %q is not a readable Jinja file (built-in names are not supported yet): %w", spec, err)
+			err = fmt.Errorf("server: --chat-template %q is neither a built-in (%v) nor a readable Jinja file: %w", spec, chat.BuiltinNames(), err)
 		}
-		cfg.Template, err = chat.Parse(filepath.Base(spec), string(src))
-		return cfg, err
-	}
-	src := templateSource(tc["chat_template"])
-	if src == "" {
-		if b, err := os.ReadFile(filepath.Join(modelDir, "chat_template.jinja")); err == nil {
-			src = string(b)
+	case isDir(modelDir):
+		cfg.Template, err = chat.FromModelDir(modelDir)
+		if errors.Is(err, chat.ErrNoTemplate) {
+			cfg.Template, err = nil, nil
 		}
+	case ggufTemplate != "":
+		cfg.Template, err = chat.Parse(filepath.Base(modelDir), ggufTemplate)
 	}
-	if src == "" {
-		return cfg, nil
-	}
-	cfg.Template, err = chat.Parse(filepath.Base(modelDir), src)
 	return cfg, err
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func readTokenizerConfig(dir string) (map[string]json.RawMessage, error) {
@@ -74,29 +80,6 @@ func tokenString(raw json.RawMessage) string {
 	}
 	if json.Unmarshal(raw, &obj) == nil {
 		return obj.Content
-	}
-	return ""
-}
-
-func templateSource(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var list []struct {
-		Name     string `json:"name"`
-		Template string `json:"template"`
-	}
-	if json.Unmarshal(raw, &list) != nil {
-		return ""
-	}
-	for _, t := range list {
-		if t.Name == "default" {
-			return t.Template
-		}
-	}
-	if len(list) > 0 {
-		return list[0].Template
 	}
 	return ""
 }

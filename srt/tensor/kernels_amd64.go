@@ -35,7 +35,7 @@ func archKernels(f simd.Features) *kernelSet {
 			ks.q8dot, ks.q4dot = simd.Q8DotVNNI, simd.Q4DotVNNI
 			ks.q8pair = simd.Q8Dot2VNNI
 		}
-		ks.direct[F32], ks.dmax[F32] = simd.Tile512F32, 1<<62
+		ks.direct[F32], ks.dmax[F32] = simd.Tile512F32, directMax512
 		ks.direct[F16], ks.dmax[F16] = simd.Tile512F16, directMax512
 		ks.direct[BF16], ks.dmax[BF16] = simd.Tile512BF16, directMax512
 		return ks
@@ -94,8 +94,10 @@ func tile256(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw i
 	}
 }
 
-// directMax512 is the batch size up to which f16/bf16 weights are converted
-// inside the tile kernel; larger batches dequantize panels once instead.
+// directMax512 is the batch size up to which f32/f16/bf16 weights are read
+// in place by the tile kernel; larger batches first copy (converting) a
+// panel of weight rows into contiguous scratch, which the many x blocks then
+// reuse from cache (measured 2x faster at n=512 than strided in-place reads).
 var directMax512 = 16
 
 // deq512 dequantizes len(dst) values of type t from src with AVX-512.
@@ -107,6 +109,8 @@ func deq512(dst []float32, src []byte, t DType) {
 	_ = src[t.RowBytes(n)-1] // bounds check
 	d, s := &dst[0], unsafe.Pointer(&src[0])
 	switch t {
+	case F32: // a byte copy: src need not be 4-byte aligned
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(d)), 4*n), src[:4*n])
 	case F16:
 		simd.Deq512F16(d, s, n)
 	case BF16:

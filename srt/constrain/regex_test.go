@@ -1,0 +1,263 @@
+package constrain
+
+import (
+	"errors"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// byteVocab has one token per byte value plus a few multi-byte tokens and EOS.
+func byteVocab(t testing.TB, extra ...string) *testVocab {
+	t.Helper()
+	tokens := make([][]byte, 256, 256+len(extra)+1)
+	for b := range 256 {
+		tokens[b] = []byte{byte(b)}
+	}
+	for _, e := range extra {
+		tokens = append(tokens, []byte(e))
+	}
+	tokens = append(tokens, nil) // special token
+	tokens = append(tokens, []byte("</s>"))
+	tv := &testVocab{}
+	tv.init(t, tokens, []int32{int32(len(tokens) - 1)})
+	return tv
+}
+
+// matches runs s through a fresh matcher byte by byte.
+func matches(g *Grammar, s string) bool {
+	m := g.NewMatcher()
+	return m.AcceptBytes([]byte(s)) == nil && m.CanEnd()
+}
+
+func TestRegexAgreesWithGo(t *testing.T) {
+	tv := byteVocab(t)
+	cases := []struct {
+		pattern  string // Go syntax (also valid Python)
+		alphabet string
+	}{
+		{`a*b+c?`, "abc"},
+		{`(ab|a)(bc|c)*`, "abc"},
+		{`[0-9]{2,4}`, "0189a"},
+		{`x{0,3}y{3}`, "xy"},
+		{`(?i)hello`, "hHeElLoO"},
+		{`[^a]*`, "ab\n"},
+		{`.+`, "a\nb"},
+		{`(?s).+`, "a\nb"},
+		{`[\w\d\s]{1,3}`, "a_1 \t\n-"},
+		{`é|ü+|[а-я]{2}`, "éüабвx"},
+		{`\p{Greek}+`, "αβx"},
+		{`^abc$`, "abc"},
+		{`(a|b)*abb`, "ab"},
+		{`"([^"\\]|\\.)*"`, `"\a`},
+		{`[\x{1F600}-\x{1F64F}]`, "😀🙏a"},
+		{`(?:)`, "a"},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range cases {
+		g, err := CompileRegex(c.pattern, tv.v, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.pattern, err)
+		}
+		goRe := regexp.MustCompile(`^(?:` + c.pattern + `)$`)
+		alpha := []rune(c.alphabet)
+		for range 3000 {
+			var sb strings.Builder
+			for range rng.IntN(7) {
+				sb.WriteRune(alpha[rng.IntN(len(alpha))])
+			}
+			s := sb.String()
+			if got, want := matches(g, s), goRe.MatchString(s); got != want {
+				t.Errorf("%s on %q: matcher %v, Go regexp %v", c.pattern, s, got, want)
+			}
+		}
+	}
+}
+
+func TestPythonSyntax(t *testing.T) {
+	tv := byteVocab(t)
+	cases := []struct {
+		pattern string
+		yes, no []string
+	}{
+		{`a{,2}`, []string{"", "a", "aa"}, []string{"aaa", "{,2}"}},
+		{`\u00e9\U0001F600`, []string{"é😀"}, []string{"e"}},
+		{`abc\Z`, []string{"abc"}, []string{"abc\n"}},
+		{`(?P<x>ab)+`, []string{"abab"}, []string{"aba"}},
+		{`(?a)\w+`, []string{"abc"}, []string{"é"}},
+		{`(?#comment)x`, []string{"x"}, []string{"(?#comment)x"}},
+		{`[\b]`, []string{"\b"}, []string{"b"}},
+		{`[]a]+`, []string{"]a]"}, []string{"b"}},
+		{`[[]`, []string{"["}, []string{"]"}},
+		{`(?i:ab)c`, []string{"ABc", "abc"}, []string{"abC"}},
+	}
+	for _, c := range cases {
+		g, err := CompileRegex(c.pattern, tv.v, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.pattern, err)
+		}
+		for _, s := range c.yes {
+			if !matches(g, s) {
+				t.Errorf("%s should match %q", c.pattern, s)
+			}
+		}
+		for _, s := range c.no {
+			if matches(g, s) {
+				t.Errorf("%s should not match %q", c.pattern, s)
+			}
+		}
+	}
+}
+
+func TestRegexErrors(t *testing.T) {
+	tv := byteVocab(t)
+	cases := []struct {
+		pattern string
+		pos     int
+		msg     string
+	}{
+		{`ab(?=c)`, 2, "look-around"},
+		{`ab(?<!c)`, 2, "look-around"},
+		{`(a)\1`, 3, "back-reference"},
+		{`(?P<n>a)(?P=n)`, 8, "back-reference"},
+		{`x\bx`, 1, "word boundar"},
+		{`abc(`, 0, "missing closing )"},
+		{`ab**`, 2, "invalid nested repetition"},
+		{`a[b`, 1, "missing closing ]"},
+		{`a(?x)b`, 3, "verbose"},
+		{`a\N{DASH}`, 1, "named Unicode"},
+		{`a^b`, 0, "only supported at the start"},
+		{`a$b`, 0, "only supported at the end"},
+		{`\u12`, 0, "hex digits"},
+		{`(?>a)`, 0, "atomic"},
+		{"a\xffb", 1, "UTF-8"},
+	}
+	for _, c := range cases {
+		_, err := CompileRegex(c.pattern, tv.v, Options{})
+		if err == nil {
+			t.Errorf("%q: no error", c.pattern)
+			continue
+		}
+		if !errors.Is(err, ErrInvalidRegex) {
+			t.Errorf("%q: error %v does not wrap ErrInvalidRegex", c.pattern, err)
+		}
+		var re *RegexError
+		if !errors.As(err, &re) {
+			t.Errorf("%q: error %T is not a *RegexError", c.pattern, err)
+			continue
+		}
+		if re.Pos != c.pos || !strings.Contains(re.Msg, c.msg) {
+			t.Errorf("%q: got position %d %q, want %d containing %q", c.pattern, re.Pos, re.Msg, c.pos, c.msg)
+		}
+	}
+}
+
+func TestTooComplex(t *testing.T) {
+	tv := byteVocab(t)
+	// (a|b)*a(a|b){12} needs 2^13 DFA states.
+	g, err := CompileRegex(`(a|b)*a(a|b){12}`, tv.v, Options{MaxStates: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := g.NewMatcher()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var stepErr error
+	for range 5000 {
+		b := "ab"[rng.IntN(2)]
+		if stepErr = m.AcceptBytes([]byte{b}); stepErr != nil {
+			break
+		}
+	}
+	if !errors.Is(stepErr, ErrTooComplex) {
+		t.Fatalf("error %v, want ErrTooComplex", stepErr)
+	}
+	if !errors.Is(m.Err(), ErrTooComplex) {
+		t.Fatalf("Err() = %v", m.Err())
+	}
+	ids := allowedIDs(m.Mask(nil), nil)
+	if len(ids) != 1 || !tv.v.IsEOS(ids[0]) {
+		t.Fatalf("mask after the limit allows %v, want only EOS", ids)
+	}
+	if g.NumStates() > 500 {
+		t.Fatalf("%d states built despite the limit", g.NumStates())
+	}
+	// A pattern whose NFA is too large fails at compile time.
+	_, err = CompileRegex(`(\pL{1000}){1000}`, tv.v, Options{MaxNFANodes: 10000})
+	if !errors.Is(err, ErrTooComplex) && !errors.Is(err, ErrInvalidRegex) {
+		t.Fatalf("huge pattern: %v", err)
+	}
+}
+
+// TestMaskAgreesWithAccept checks every token against the mask at random
+// states of several grammars.
+func TestMaskAgreesWithAccept(t *testing.T) {
+	tv := byteVocab(t, "ab", "abc", "bc", "{\"", "\": ", "é", "\xc3", "\xa9x", "12", "1.5")
+	patterns := []string{`(ab|c)*d?`, `\{"[a-z]+": [0-9]+(\.[0-9]+)?\}`, `[é]+x?`, `a`}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, p := range patterns {
+		g, err := CompileRegex(p, tv.v, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for walk := range 30 {
+			m := g.NewMatcher()
+			for step := 0; step < 12 && !m.Done(); step++ {
+				mask := m.Mask(nil)
+				for id := int32(0); int(id) < tv.v.Size(); id++ {
+					inMask := mask[id>>6]&(1<<(id&63)) != 0
+					c := m.Clone()
+					ok := c.Accept(id) == nil
+					if inMask != ok || inMask != m.Allowed(id) {
+						t.Fatalf("%s walk %d: token %d %q: mask %v, Accept %v, Allowed %v", p, walk, id, tv.v.Token(id), inMask, ok, m.Allowed(id))
+					}
+				}
+				ids := allowedIDs(mask, nil)
+				id := ids[rng.IntN(len(ids))]
+				if tv.v.IsEOS(id) {
+					break
+				}
+				if err := m.Accept(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+func TestChoices(t *testing.T) {
+	tv := byteVocab(t)
+	g, err := CompileChoices([]string{"yes", "no", "a+b"}, tv.v, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]bool{"yes": true, "no": true, "a+b": true, "aab": false, "ye": false} {
+		if matches(g, s) != want {
+			t.Errorf("choice %q: got %v", s, !want)
+		}
+	}
+	if _, err := CompileChoices(nil, tv.v, Options{}); err == nil {
+		t.Error("no choices: no error")
+	}
+}
+
+func TestApplyMask(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 65, 200} {
+		logits := make([]float32, n)
+		mask := make([]uint64, 2) // covers ids < 128 only
+		for i := range logits {
+			logits[i] = float32(i)
+			if i%3 == 0 && i < 128 {
+				mask[i/64] |= 1 << (i % 64)
+			}
+		}
+		mask[0] |= 0 // keep word 0 mixed
+		ApplyMask(logits, mask)
+		for i, x := range logits {
+			allowed := i%3 == 0 && i < 128
+			if allowed && x != float32(i) || !allowed && x > -1e38 {
+				t.Fatalf("n=%d: logits[%d] = %v (allowed %v)", n, i, x, allowed)
+			}
+		}
+	}
+}
