@@ -20,7 +20,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	host := fs.String("host", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", 30000, "port to listen on")
 	served := fs.String("served-model-name", "", "model id of the OpenAI API (default: the model path)")
-	tmpl := fs.String("chat-template", "", "Jinja chat template file (default: the model's own)")
+	tmpl := fs.String("chat-template", "", "built-in template name (chatml, llama-2, llama-3, qwen2-vl, vicuna_v1.1) or a Jinja file (default: the model's own)")
 	ctxLen := fs.Int("context-length", 0, "context length (0: the model's)")
 	maxRunning := fs.Int("max-running-requests", 0, "most requests decoding at once (0: 256)")
 	maxTotal := fs.Int("max-total-tokens", 0, "KV pool size in tokens (0: sized automatically)")

@@ -135,8 +135,7 @@ func (v *jval) compact(sb *strings.Builder) {
 	case jNumber:
 		sb.WriteString(v.num.String())
 	case jString:
-		b, _ := json.Marshal(v.str)
-		sb.Write(b)
+		sb.WriteString(jsonString(v.str))
 	case jArray:
 		sb.WriteByte('[')
 		for i, e := range v.arr {
@@ -152,8 +151,7 @@ func (v *jval) compact(sb *strings.Builder) {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			b, _ := json.Marshal(k)
-			sb.Write(b)
+			sb.WriteString(jsonString(k))
 			sb.WriteByte(':')
 			v.vals[i].compact(sb)
 		}

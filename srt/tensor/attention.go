@@ -16,25 +16,25 @@ type AttnParams struct {
 // consistent shapes and in-range slots.
 func CheckAttention(out, q, k, v []float32, slots [][]int32, p AttnParams) error {
 	if p.NHeads <= 0 || p.NKVHeads <= 0 || p.HeadDim <= 0 || p.NHeads%p.NKVHeads != 0 {
-		return fmt.Errorf("tensor: attention: bad heads %d/%d of dim %d", p.NHeads, p.NKVHeads, p.HeadDim)
+		return fmt.Errorf("tensor: attention: %w: bad heads %d/%d of dim %d", ErrShape, p.NHeads, p.NKVHeads, p.HeadDim)
 	}
 	n := len(slots)
 	qd := p.NHeads * p.HeadDim
 	kd := p.NKVHeads * p.HeadDim
 	if len(q) < n*qd || len(out) < n*qd {
-		return fmt.Errorf("tensor: attention: %d rows need q and out of %d values, have %d and %d", n, n*qd, len(q), len(out))
+		return fmt.Errorf("tensor: attention: %w: %d rows need q and out of %d values, have %d and %d", ErrShape, n, n*qd, len(q), len(out))
 	}
 	if len(k) != len(v) || len(k)%kd != 0 {
-		return fmt.Errorf("tensor: attention: k and v must be [capacity][%d], have %d and %d values", kd, len(k), len(v))
+		return fmt.Errorf("tensor: attention: %w: k and v must be [capacity][%d], have %d and %d values", ErrShape, kd, len(k), len(v))
 	}
 	capacity := len(k) / kd
 	for i, row := range slots {
 		if len(row) == 0 {
-			return fmt.Errorf("tensor: attention: row %d has no slots", i)
+			return fmt.Errorf("tensor: attention: %w: row %d has no slots", ErrShape, i)
 		}
 		for _, s := range row {
 			if s < 0 || int(s) >= capacity {
-				return fmt.Errorf("tensor: attention: row %d: slot %d out of range [0, %d)", i, s, capacity)
+				return fmt.Errorf("tensor: attention: %w: row %d: slot %d out of range [0, %d)", ErrShape, i, s, capacity)
 			}
 		}
 	}

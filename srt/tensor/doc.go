@@ -15,3 +15,9 @@
 //     "tensor:"-prefixed message, like an out-of-range slice index would.
 //     Use [CheckMatMul] and [CheckAttention] to validate untrusted shapes.
 package tensor
+
+import "errors"
+
+// ErrShape is wrapped by every error about inconsistent sizes or types
+// (CheckMatMul, CheckAttention, Quantize, Dequantize); test with errors.Is.
+var ErrShape = errors.New("bad shape")

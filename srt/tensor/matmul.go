@@ -9,13 +9,13 @@ import (
 // CheckMatMul reports whether MatMul(out, x, n, w) has consistent shapes.
 func CheckMatMul(out, x []float32, n int, w *Matrix) error {
 	if w == nil {
-		return fmt.Errorf("tensor: matmul: nil weight")
+		return fmt.Errorf("tensor: matmul: %w: nil weight", ErrShape)
 	}
 	if err := w.Validate(); err != nil {
-		return fmt.Errorf("tensor: matmul: %w", err)
+		return fmt.Errorf("tensor: matmul: %w: %w", ErrShape, err)
 	}
 	if n < 0 || len(x) < n*w.Cols || len(out) < n*w.Rows {
-		return fmt.Errorf("tensor: matmul: n=%d with weight [%d, %d] needs x %d and out %d values, have %d and %d",
+		return fmt.Errorf("tensor: matmul: %w: n=%d with weight [%d, %d] needs x %d and out %d values, have %d and %d", ErrShape,
 			n, w.Rows, w.Cols, n*w.Cols, n*w.Rows, len(x), len(out))
 	}
 	return nil

@@ -14,13 +14,13 @@ import (
 func Quantize(dst []byte, src []float32, t DType) error {
 	bs := t.BlockSize()
 	if t.BlockBytes() == 0 {
-		return fmt.Errorf("tensor: quantize: unknown type %v", t)
+		return fmt.Errorf("tensor: quantize: %w: unknown type %v", ErrShape, t)
 	}
 	if len(src)%bs != 0 {
-		return fmt.Errorf("tensor: quantize: %d values is not a multiple of %v's block size %d", len(src), t, bs)
+		return fmt.Errorf("tensor: quantize: %w: %d values is not a multiple of %v's block size %d", ErrShape, len(src), t, bs)
 	}
 	if need := t.RowBytes(len(src)); len(dst) < need {
-		return fmt.Errorf("tensor: quantize: dst has %d bytes, %v needs %d", len(dst), t, need)
+		return fmt.Errorf("tensor: quantize: %w: dst has %d bytes, %v needs %d", ErrShape, len(dst), t, need)
 	}
 	switch t {
 	case F32:
@@ -115,10 +115,10 @@ func (m *Matrix) Row(i int, dst []float32) {
 // decoded and must be a multiple of t.BlockSize().
 func Dequantize(dst []float32, src []byte, t DType) error {
 	if t.BlockBytes() == 0 || len(dst)%t.BlockSize() != 0 {
-		return fmt.Errorf("tensor: dequantize: %d values of %v", len(dst), t)
+		return fmt.Errorf("tensor: dequantize: %w: %d values of %v", ErrShape, len(dst), t)
 	}
 	if need := t.RowBytes(len(dst)); len(src) < need {
-		return fmt.Errorf("tensor: dequantize: src has %d bytes, %d %v values need %d", len(src), len(dst), t, need)
+		return fmt.Errorf("tensor: dequantize: %w: src has %d bytes, %d %v values need %d", ErrShape, len(src), len(dst), t, need)
 	}
 	dequantize(dst, src, t)
 	return nil

@@ -187,12 +187,12 @@ func TestQwen2VLGolden(t *testing.T) {
 			if want := (gc.ResizedHeight / 28) * (gc.ResizedWidth / 28); out.NumTokens != want {
 				t.Errorf("NumTokens = %d, want (h/28)*(w/28) = %d", out.NumTokens, want)
 			}
-			// Tolerances: exact decodes must match to 1e-5 per value; lossy
-			// decoders differ from libjpeg/libwebp by a few levels on some
-			// pixels, so only the aggregate is bounded.
+			// Tolerances: exact decodes must match to 1e-5 per value. JPEG
+			// differs from libjpeg-turbo by the IDCT (+-1..3 levels on a few
+			// pixels; one level is ~0.015 after normalisation).
 			tol, meanTol := 1e-5, 1e-6
 			if !exact {
-				tol, meanTol = 0.25, 0.01
+				tol, meanTol = 0.1, 0.002
 			}
 			var sum, absDiff, maxDiff float64
 			for _, v := range out.PixelValues {
@@ -209,7 +209,7 @@ func TestQwen2VLGolden(t *testing.T) {
 					n++
 				}
 			}
-			if exact && maxDiff > tol {
+			if maxDiff > tol {
 				t.Errorf("sampled rows: max |diff| = %g > %g", maxDiff, tol)
 			}
 			if mean := absDiff / float64(n); mean > meanTol {
