@@ -338,6 +338,15 @@ func (sc *scheduler) prefill() error {
 	}
 	sc.orderWaiting()
 	sc.resetBatch()
+	// Running sequences decode in the same forward pass (a mixed batch), so
+	// new arrivals do not stall them.
+	decodeRows := 0
+	if len(sc.running) > 0 && sc.available() > len(sc.running) {
+		if err := sc.addDecodeRows(); err != nil {
+			return err
+		}
+		decodeRows = len(sc.rowSeq)
+	}
 	type part struct {
 		s        *seq
 		complete bool
@@ -392,7 +401,7 @@ func (sc *scheduler) prefill() error {
 		}
 		parts = append(parts, part{s, complete, sampleAtEnd})
 	}
-	if len(parts) == 0 {
+	if len(parts) == 0 && decodeRows == 0 {
 		return nil
 	}
 	if len(sc.batch.Tokens) > 0 {
@@ -400,8 +409,11 @@ func (sc *scheduler) prefill() error {
 			return err
 		}
 	}
-	for i, s := range sc.rowSeq {
-		p := sc.rowPos[i]
+	if decodeRows > 0 {
+		sc.sampleDecodeRows(decodeRows)
+	}
+	for i := decodeRows; i < len(sc.rowSeq); i++ {
+		s, p := sc.rowSeq[i], sc.rowPos[i]
 		if p+1 < s.promptLen && p+1 >= s.inputLogprobFrom() && s.outputs() == 0 {
 			s.addInputLogprob(p+1, sc.row(i))
 		}
@@ -433,6 +445,9 @@ func (sc *scheduler) prefill() error {
 	}
 	sc.totals.PromptTokens += newTokens
 	sc.totals.CachedTokens += cachedTokens
+	if len(parts) == 0 {
+		return nil
+	}
 	sc.e.log.Info(fmt.Sprintf("Prefill batch. #new-seq: %d, #new-token: %d, #cached-token: %d, token usage: %.2f, #running-req: %d, #queue-req: %d",
 		newSeqs, newTokens, cachedTokens, sc.usage(), len(sc.running), len(sc.waiting)))
 	return nil
@@ -465,30 +480,23 @@ func (sc *scheduler) finish(s *seq) {
 	s.publish(nil)
 }
 
-// decode runs one step over every running sequence, evicting cached
-// prefixes and then retracting the newest requests back to the queue when
-// the pool has no slot for them.
-func (sc *scheduler) decode() error {
-	for sc.available() < len(sc.running) && len(sc.running) > 1 {
-		victim := sc.running[len(sc.running)-1]
-		sc.running = sc.running[:len(sc.running)-1]
-		sc.release(victim)
-		sc.waiting = append([]*seq{victim}, sc.waiting...)
-		sc.totals.Retracted++
-		sc.e.log.Warn("KV pool full: retracted a request", "rid", victim.id)
-	}
-	sc.resetBatch()
+// addDecodeRows adds one row per running sequence: its last token, at a
+// newly allocated slot.
+func (sc *scheduler) addDecodeRows() error {
 	for _, s := range sc.running {
 		if !sc.alloc(s, 1) {
 			return errors.New("KV pool exhausted by a single sequence")
 		}
 		sc.addRow(s, len(s.ids)-1, true)
 	}
-	if err := sc.forward(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// sampleDecodeRows samples the first n logits rows, which addDecodeRows
+// made, and finishes the sequences that stop.
+func (sc *scheduler) sampleDecodeRows(n int) {
 	var done []*seq
-	for i, s := range sc.rowSeq {
+	for i, s := range sc.rowSeq[:n] {
 		sc.sampleInto(s, i)
 		if s.finish != nil {
 			done = append(done, s)
@@ -497,7 +505,7 @@ func (sc *scheduler) decode() error {
 		}
 	}
 	sc.decodeSteps++
-	sc.decodeTokens += len(sc.rowSeq)
+	sc.decodeTokens += n
 	if sc.decodeSteps%decodeLogInterval == 0 {
 		tokens := 0
 		for _, s := range sc.running {
@@ -511,5 +519,27 @@ func (sc *scheduler) decode() error {
 	for _, s := range done {
 		sc.finish(s)
 	}
+}
+
+// decode runs one step over every running sequence, evicting cached
+// prefixes and then retracting the newest requests back to the queue when
+// the pool has no slot for them.
+func (sc *scheduler) decode() error {
+	for sc.available() < len(sc.running) && len(sc.running) > 1 {
+		victim := sc.running[len(sc.running)-1]
+		sc.running = sc.running[:len(sc.running)-1]
+		sc.release(victim)
+		sc.waiting = append([]*seq{victim}, sc.waiting...)
+		sc.totals.Retracted++
+		sc.e.log.Warn("KV pool full: retracted a request", "rid", victim.id)
+	}
+	sc.resetBatch()
+	if err := sc.addDecodeRows(); err != nil {
+		return err
+	}
+	if err := sc.forward(); err != nil {
+		return err
+	}
+	sc.sampleDecodeRows(len(sc.rowSeq))
 	return nil
 }

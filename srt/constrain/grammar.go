@@ -49,7 +49,7 @@ func CompileRegex(pattern string, v *Vocab, o Options) (*Grammar, error) {
 		return nil, fmt.Errorf("%w: nil vocabulary", ErrBadVocab)
 	}
 	o = o.withDefaults()
-	re, err := parseRegex(pattern)
+	re, err := parseRegex(pattern, o.MaxNFANodes)
 	if err != nil {
 		return nil, err
 	}

@@ -233,7 +233,8 @@ func (t *translator) group(i int) (int, error) {
 
 // parseRegex parses a Python-syntax pattern into a simplified syntax tree with
 // leading ^ and trailing $ removed (full-match semantics makes them no-ops).
-func parseRegex(pattern string) (*syntax.Regexp, error) {
+// maxNodes bounds the expanded size of the tree (0 = no bound).
+func parseRegex(pattern string, maxNodes int) (*syntax.Regexp, error) {
 	if !utf8.ValidString(pattern) {
 		return nil, &RegexError{Pattern: pattern, Pos: firstInvalidUTF8(pattern), Msg: "pattern is not valid UTF-8"}
 	}
@@ -260,7 +261,36 @@ func parseRegex(pattern string) (*syntax.Regexp, error) {
 	if err := checkAssertions(re); err != nil {
 		return nil, &RegexError{Pattern: pattern, Pos: 0, Msg: err.Error()}
 	}
+	if maxNodes > 0 && expandedSize(re, maxNodes) > maxNodes {
+		return nil, fmt.Errorf("constrain: regex: %w: the pattern expands to more than %d automaton nodes", ErrTooComplex, maxNodes)
+	}
 	return re.Simplify(), nil
+}
+
+// expandedSize estimates the NFA size after repeats are expanded, saturating
+// just above limit.
+func expandedSize(re *syntax.Regexp, limit int) int {
+	sat := func(x int) int { return min(x, limit+1) }
+	switch re.Op {
+	case syntax.OpLiteral:
+		return sat(4 * len(re.Rune))
+	case syntax.OpCharClass:
+		return sat(8 * (len(re.Rune)/2 + 1))
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 16
+	case syntax.OpRepeat:
+		n := re.Max
+		if n < 0 {
+			n = re.Min + 1
+		}
+		n = max(n, 1)
+		return sat(n * expandedSize(re.Sub[0], limit))
+	}
+	total := 1
+	for _, s := range re.Sub {
+		total = sat(total + expandedSize(s, limit))
+	}
+	return total
 }
 
 func firstInvalidUTF8(s string) int {

@@ -77,7 +77,7 @@ const maxSchemaRegex = 4 << 20
 // JSON object of bounded depth (response_format json_object).
 func SchemaToRegex(schema []byte, o SchemaOptions) (string, error) {
 	o = o.withDefaults()
-	if _, err := parseRegex(o.WhitespacePattern); err != nil {
+	if _, err := parseRegex(o.WhitespacePattern, 100_000); err != nil {
 		return "", &SchemaError{Msg: fmt.Sprintf("bad whitespace pattern: %v", err)}
 	}
 	root, err := parseJSON(schema)

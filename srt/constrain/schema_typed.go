@@ -140,7 +140,7 @@ func (c *schemaConv) stringType(s *jval, ptr string) (string, error) {
 		if strings.HasSuffix(pat, "$") && !strings.HasSuffix(pat, `\$`) {
 			pat = pat[:len(pat)-1]
 		}
-		if _, err := parseRegex(pat); err != nil {
+		if _, err := parseRegex(pat, 1_000_000); err != nil {
 			return "", c.fail(ptrAdd(ptr, "pattern"), "%v", err)
 		}
 		return `"(?:` + pat + `)"`, nil

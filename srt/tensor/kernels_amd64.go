@@ -98,7 +98,7 @@ func tile256(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw i
 // in place by the tile kernel; larger batches first copy (converting) a
 // panel of weight rows into contiguous scratch, which the many x blocks then
 // reuse from cache (measured 2x faster at n=512 than strided in-place reads).
-var directMax512 = 16
+const directMax512 = 16
 
 // deq512 dequantizes len(dst) values of type t from src with AVX-512.
 func deq512(dst []float32, src []byte, t DType) {

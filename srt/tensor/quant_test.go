@@ -92,9 +92,9 @@ func roundTripBound(t DType, block []float32) float64 {
 	case F32:
 		return 0
 	case F16:
-		return amax * (1.0 / 2048)
+		return amax*(1.0/2048) + 0x1p-25 // relative, or half a subnormal step
 	case BF16:
-		return amax * (1.0 / 256)
+		return amax*(1.0/256) + 0x1p-133 // relative, or half a subnormal step
 	case Q8_0:
 		// half a step, plus f16 rounding of d (relative, or absolute when subnormal)
 		return amax/127*0.5*1.01 + amax*(1.0/2048) + 127*0x1p-25

@@ -63,13 +63,16 @@ func ForbiddenAddr(ip netip.Addr) string {
 
 // dialControl runs after DNS resolution for every connection attempt, so a
 // name that resolves (or re-resolves) to a forbidden address is refused.
-func dialControl(network, address string, _ syscall.RawConn) error {
+func (l *Loader) dialControl(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: cannot parse dial address %q", ErrForbiddenAddress, address)
 	}
+	if l.exemptDial != nil && l.exemptDial(ap) {
+		return nil
+	}
 	if why := ForbiddenAddr(ap.Addr()); why != "" {
-		return fmt.Errorf("%w: %s is a %s address", ErrForbiddenAddress, ap.Addr(), why)
+		return fmt.Errorf("%w: %s is a %s address", ErrForbiddenAddress, ap, why)
 	}
 	return nil
 }
@@ -84,7 +87,7 @@ func (l *Loader) httpClient() *http.Client {
 		if rt == nil {
 			d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 			if !l.AllowPrivateURLs {
-				d.Control = dialControl
+				d.Control = l.dialControl
 			}
 			rt = &http.Transport{
 				Proxy:                 nil, // a proxy would bypass the address check

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,8 @@ type Loader struct {
 
 	once   sync.Once
 	client *http.Client
+	// exemptDial, when set (tests only), exempts addresses from the check.
+	exemptDial func(netip.AddrPort) bool
 }
 
 // NewLoader returns a Loader with the given options.
