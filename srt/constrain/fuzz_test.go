@@ -14,7 +14,7 @@ func FuzzCompileRegex(f *testing.F) {
 	}
 	tv := byteVocab(f, "ab", "12", "\xc3\xa9", "{\"")
 	f.Fuzz(func(t *testing.T, pattern string) {
-		tm := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("slow input %q", pattern)) })
+		tm := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("slow input %q", pattern)) })
 		defer tm.Stop()
 		g, err := CompileRegex(pattern, tv.v, Options{MaxStates: 2000, MaxNFANodes: 20000})
 		if err != nil {
@@ -61,6 +61,8 @@ func FuzzSchemaToRegex(f *testing.F) {
 	f.Add(`{"anyOf":[{"type":"integer","minimum":3},{"enum":[1,"x"]}]}`)
 	tv := byteVocab(f)
 	f.Fuzz(func(t *testing.T, schema string) {
+		tm := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("slow input %q", schema)) })
+		defer tm.Stop()
 		re, err := SchemaToRegex([]byte(schema), SchemaOptions{})
 		if err != nil {
 			if !errors.Is(err, ErrInvalidSchema) {

@@ -229,6 +229,8 @@ func (m *Matcher) Forced() []byte {
 	return out
 }
 
+const negInfBits = 0xFF800000
+
 // ApplyMask sets logits[i] to -Inf for every id i whose bit is clear in
 // mask; ids beyond the mask are disallowed too. It does not allocate.
 func ApplyMask(logits []float32, mask []uint64) {
@@ -250,10 +252,11 @@ func ApplyMask(logits []float32, mask []uint64) {
 			}
 			continue
 		}
+		// Branch-free select: keep the logit's bits where the mask bit is
+		// set, else write -Inf.
 		for i := range row {
-			if bits&(1<<uint(i)) == 0 {
-				row[i] = ninf
-			}
+			keep := -uint32((bits >> uint(i)) & 1)
+			row[i] = math.Float32frombits(math.Float32bits(row[i])&keep | negInfBits&^keep)
 		}
 	}
 	for i := full * 64; i < n; i++ {

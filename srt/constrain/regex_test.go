@@ -261,3 +261,37 @@ func TestApplyMask(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentMatchers shares one grammar between goroutines that build
+// states and masks at the same time (run with -race).
+func TestConcurrentMatchers(t *testing.T) {
+	tv := byteVocab(t, "ab", "12", "\": ", "{\"")
+	re, err := SchemaToRegex([]byte(schemaCases[10].schema), SchemaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := CompileRegex(re, tv.v, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goRe := regexp.MustCompile(`^(?:` + re + `)$`)
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 3))
+			for range 20 {
+				res := randomWalk(t, g, tv, rng, 30)
+				if !goRe.Match(res.out) {
+					errs <- errors.New("no match: " + string(res.out))
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,14 +20,36 @@ import (
 
 // The bounded load test: 2,000 requests at 64 concurrent against a real
 // server on a loopback port, mixing routes, lengths and streaming, with
-// 10% of clients hanging up mid-stream and 5% malformed bodies.
-const (
-	loadRequests    = 2000
-	loadConcurrency = 64
-	loadDisconnects = loadRequests / 10
-	loadMalformed   = loadRequests / 20
-	loadDeadline    = 100 * time.Second
+// 10% of clients hanging up mid-stream and 5% malformed bodies. Under the
+// race detector or -short it runs a fifth of that at 32 concurrent.
+type loadSize struct {
+	requests, concurrency int
+}
+
+func (s loadSize) disconnects() int { return s.requests / 10 }
+func (s loadSize) malformed() int   { return s.requests / 20 }
+
+var (
+	loadFull  = loadSize{requests: 2000, concurrency: 64}
+	loadSmall = loadSize{requests: 400, concurrency: 32}
 )
+
+// loadDeadline bounds the whole load phase.
+const loadDeadline = 100 * time.Second
+
+// raceEnabled reports whether the test binary was built with -race.
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
 
 type loadKind int
 
@@ -54,7 +76,7 @@ outside in the park with her dog max one day they found a big red ball under a t
 happy sad tom ran jumped saw said mom friend bird cat fish boat toy cake`)
 
 func loadPrompt(r *rand.Rand) string {
-	n := 1 + r.IntN(80)
+	n := 1 + r.IntN(48)
 	w := make([]string, n)
 	for i := range w {
 		w[i] = loadWords[r.IntN(len(loadWords))]
@@ -100,16 +122,16 @@ var loadBadBodies = [...][]string{
 }
 
 // loadPlan makes the requests, deterministically.
-func loadPlan(seed uint64) []loadCase {
+func loadPlan(seed uint64, size loadSize) []loadCase {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	cases := make([]loadCase, loadRequests)
+	cases := make([]loadCase, size.requests)
 	for i := range cases {
 		c := loadCase{kind: loadKind(r.IntN(3)), maxTokens: 1 + r.IntN(64), stream: r.IntN(2) == 0}
 		switch {
-		case i < loadMalformed:
+		case i < size.malformed():
 			bad := loadBadBodies[c.kind]
 			c = loadCase{kind: c.kind, malformed: true, body: bad[i%len(bad)]}
-		case i < loadMalformed+loadDisconnects:
+		case i < size.malformed()+size.disconnects():
 			c.stream, c.disconnect = true, true
 			c.maxTokens = 16 + r.IntN(49) // long enough to still run after the first event
 		}
@@ -256,12 +278,15 @@ func loadErrorMessage(kind loadKind, b []byte) string {
 // loadFinish is what a finished answer reports, whatever the route.
 type loadFinish struct {
 	reason     string // "stop" or "length"
-	completion int    // completion tokens
+	completion int    // completion tokens; -1 = not reported
 }
 
 func (f loadFinish) check(c loadCase) error {
 	if f.reason != "stop" && f.reason != "length" {
 		return fmt.Errorf("finish_reason %q", f.reason)
+	}
+	if f.completion < 0 {
+		return nil
 	}
 	if f.completion > c.maxTokens || (f.reason == "length" && f.completion != c.maxTokens) {
 		return fmt.Errorf("%d completion tokens, finish %q, max %d", f.completion, f.reason, c.maxTokens)
@@ -319,7 +344,7 @@ func checkLoadStream(c loadCase, b []byte) error {
 		return fmt.Errorf("stream does not end with [DONE]: %q", b)
 	}
 	events = events[:len(events)-1]
-	var f loadFinish
+	f := loadFinish{completion: -1}
 	finishes := 0
 	for _, ev := range events {
 		if strings.Contains(ev, `"error"`) && !strings.Contains(ev, `"choices"`) && !strings.Contains(ev, `"meta_info"`) {
@@ -368,12 +393,8 @@ func checkLoadStream(c loadCase, b []byte) error {
 	if finishes != 1 {
 		return fmt.Errorf("%d finish events in %q", finishes, b)
 	}
-	if c.kind != loadGenerate && !strings.Contains(c.body, "include_usage") {
-		// Without a usage chunk the token count is unknown: check the reason only.
-		f.completion = min(f.completion, c.maxTokens)
-		if f.reason == "length" {
-			f.completion = c.maxTokens
-		}
+	if strings.Contains(c.body, "include_usage") && f.completion < 0 {
+		return fmt.Errorf("include_usage without a usage chunk: %q", b)
 	}
 	return f.check(c)
 }
@@ -394,16 +415,17 @@ func waitGoroutines(max int, within time.Duration) (int, bool) {
 }
 
 func TestLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the load test is skipped with -short")
+	size := loadFull
+	if raceEnabled() || testing.Short() {
+		size = loadSmall
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), loadDeadline)
 	defer cancel()
 	eng, dir := loopbackEngine(t)
 	base, _ := serveLoopback(t, eng, dir, Options{})
-	cases := loadPlan(1)
+	cases := loadPlan(1, size)
 
-	tr := &http.Transport{MaxIdleConns: loadConcurrency, MaxIdleConnsPerHost: loadConcurrency, IdleConnTimeout: 5 * time.Second}
+	tr := &http.Transport{MaxIdleConns: size.concurrency, MaxIdleConnsPerHost: size.concurrency, IdleConnTimeout: 5 * time.Second}
 	hc := &http.Client{Transport: tr}
 	before, err := eng.Stats(ctx)
 	if err != nil {
@@ -418,7 +440,7 @@ func TestLoad(t *testing.T) {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	t0 := time.Now()
-	for range loadConcurrency {
+	for range size.concurrency {
 		wg.Go(func() {
 			for i := range next {
 				if err := doLoadCase(ctx, hc, base, cases[i], &st); err != nil {
@@ -450,25 +472,25 @@ feed:
 		t.Fatalf("the load did not finish within %v", loadDeadline)
 	}
 	t.Logf("%d requests at %d concurrent in %v: %.0f req/s; ok %d, 400 %d, hung up %d (finished first %d), failures %d",
-		loadRequests, loadConcurrency, wall.Round(time.Millisecond), float64(loadRequests)/wall.Seconds(),
+		size.requests, size.concurrency, wall.Round(time.Millisecond), float64(size.requests)/wall.Seconds(),
 		st.ok.Load(), st.bad.Load(), st.disconnected.Load(), st.disconnectLate.Load(), failures.Load())
 	if n := failures.Load(); n > 0 {
-		t.Fatalf("%d of %d requests failed", n, loadRequests)
+		t.Fatalf("%d of %d requests failed", n, size.requests)
 	}
-	if got, want := st.ok.Load(), int64(loadRequests-loadMalformed-loadDisconnects); got != want {
+	if got, want := st.ok.Load(), int64(size.requests-size.malformed()-size.disconnects()); got != want {
 		t.Errorf("%d well-formed requests answered, want %d", got, want)
 	}
-	if got := st.bad.Load(); got != loadMalformed {
-		t.Errorf("%d malformed requests answered 400, want %d", got, loadMalformed)
+	if got := st.bad.Load(); got != int64(size.malformed()) {
+		t.Errorf("%d malformed requests answered 400, want %d", got, size.malformed())
 	}
-	if got := st.disconnected.Load() + st.disconnectLate.Load(); got != loadDisconnects {
-		t.Errorf("%d disconnects, want %d", got, loadDisconnects)
+	if got := st.disconnected.Load() + st.disconnectLate.Load(); got != int64(size.disconnects()) {
+		t.Errorf("%d disconnects, want %d", got, size.disconnects())
 	}
 
 	// Every request that reached the engine did so exactly once; malformed
 	// ones never did.
 	after := waitIdle(t, eng)
-	if got, want := after.Requests-before.Requests, loadRequests-loadMalformed; got != want {
+	if got, want := after.Requests-before.Requests, size.requests-size.malformed(); got != want {
 		t.Errorf("the engine saw %d requests, want %d", got, want)
 	}
 	if code, b := call(t, http.MethodPost, base+"/flush_cache", ""); code != http.StatusOK {
@@ -487,5 +509,3 @@ feed:
 		t.Fatalf("%d goroutines after the load, baseline %d (+%d slack):\n%s", n, baseline, slack, buf)
 	}
 }
-
-var _ = errors.Is

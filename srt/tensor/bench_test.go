@@ -1,12 +1,13 @@
 package tensor
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
-var benchISA = ""
+var benchISA = flag.String("isa", "", "kernel set for BenchmarkMatMul/BenchmarkAttention (\"\" = best)")
 
 // benchMatrix builds a large random matrix fast (values quantized block by
 // block from a small pool of random rows).
@@ -26,7 +27,7 @@ func benchMatrix(b *testing.B, t DType, rows, cols int) *Matrix {
 }
 
 func BenchmarkMatMul(b *testing.B) {
-	c := NewCPU(Options{Threads: 2, ISA: benchISA})
+	c := NewCPU(Options{Threads: 2, ISA: *benchISA})
 	defer c.Close()
 	rng := rand.New(rand.NewPCG(1, 1))
 	shapes := []struct{ r, k int }{{4864, 896}, {896, 4864}, {151936, 896}}
@@ -63,7 +64,7 @@ func fmtDType(t DType) string {
 }
 
 func BenchmarkAttention(b *testing.B) {
-	c := NewCPU(Options{Threads: 2, ISA: benchISA})
+	c := NewCPU(Options{Threads: 2, ISA: *benchISA})
 	defer c.Close()
 	rng := rand.New(rand.NewPCG(2, 2))
 	p := AttnParams{NHeads: 14, NKVHeads: 2, HeadDim: 64, Scale: 0.125}

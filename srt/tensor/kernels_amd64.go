@@ -44,7 +44,7 @@ func archKernels(f simd.Features) *kernelSet {
 			name:    "avx2",
 			mr:      2,
 			f32:     tile256,
-			deq:     dequantize,
+			deq:     deq256,
 			q8dot:   simd.Q8DotAVX2,
 			q4dot:   simd.Q4DotAVX2,
 			qacts:   quantActsGo,
@@ -122,4 +122,20 @@ func deq512(dst []float32, src []byte, t DType) {
 	default:
 		dequantize(dst, src, t)
 	}
+}
+
+// deq256 dequantizes with AVX2 where it has a kernel (f16, bf16).
+func deq256(dst []float32, src []byte, t DType) {
+	n := len(dst) &^ 7
+	if n == 0 || (t != F16 && t != BF16) {
+		dequantize(dst, src, t)
+		return
+	}
+	_ = src[2*n-1] // bounds check
+	if t == F16 {
+		simd.Deq256F16(&dst[0], unsafe.Pointer(&src[0]), n)
+	} else {
+		simd.Deq256BF16(&dst[0], unsafe.Pointer(&src[0]), n)
+	}
+	dequantize(dst[n:], src[2*n:], t)
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sglang-go/sglang/internal/shared"
 )
 
 func FuzzParseDataURL(f *testing.F) {
@@ -51,9 +53,11 @@ func FuzzLoadInline(f *testing.F) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"synthetic-1x1.png", "synthetic-animated-96x64.gif", "synthetic-lossless-320x240.webp", "synthetic-gray-64x48.png"} {
-		if b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "images", name)); err == nil {
-			f.Add(b)
+	if root, ok := shared.Root(); ok {
+		for _, name := range []string{"synthetic-1x1.png", "synthetic-animated-96x64.gif", "synthetic-lossless-320x240.webp", "synthetic-gray-64x48.png"} {
+			if b, err := os.ReadFile(filepath.Join(root, "images", name)); err == nil {
+				f.Add(b)
+			}
 		}
 	}
 	f.Add(encodePNG(f, stdimage.NewGray(stdimage.Rect(0, 0, 3, 2))))

@@ -27,22 +27,22 @@ type goldenCase struct {
 		H    int    `json:"h"`
 		Seed int    `json:"seed"`
 	} `json:"synth"`
-	MinPixels     int       `json:"min_pixels"`
-	MaxPixels     int       `json:"max_pixels"`
-	Width         int       `json:"width"`
-	Height        int       `json:"height"`
-	DecodedSHA256 string    `json:"decoded_sha256"`
-	ResizedWidth  int       `json:"resized_width"`
-	ResizedHeight int       `json:"resized_height"`
-	ResizedSHA256 string    `json:"resized_sha256"`
-	GridTHW       [3]int    `json:"grid_thw"`
-	NumTokens     int       `json:"num_tokens"`
-	Rows          int       `json:"rows"`
-	Dim           int       `json:"dim"`
-	Sum           float64   `json:"sum"`
-	AbsSum        float64   `json:"abs_sum"`
-	SampleRows    []int     `json:"sample_rows"`
-	SampleOffset  int       `json:"sample_offset"`
+	MinPixels     int     `json:"min_pixels"`
+	MaxPixels     int     `json:"max_pixels"`
+	Width         int     `json:"width"`
+	Height        int     `json:"height"`
+	DecodedSHA256 string  `json:"decoded_sha256"`
+	ResizedWidth  int     `json:"resized_width"`
+	ResizedHeight int     `json:"resized_height"`
+	ResizedSHA256 string  `json:"resized_sha256"`
+	GridTHW       [3]int  `json:"grid_thw"`
+	NumTokens     int     `json:"num_tokens"`
+	Rows          int     `json:"rows"`
+	Dim           int     `json:"dim"`
+	Sum           float64 `json:"sum"`
+	AbsSum        float64 `json:"abs_sum"`
+	SampleRows    []int   `json:"sample_rows"`
+	SampleOffset  int     `json:"sample_offset"`
 }
 
 type goldenIndex struct {
@@ -84,7 +84,7 @@ func synthImage(kind string, w, h, seed int) stdimage.Image {
 		default:
 			smooth = 255 - (x*7+y*3)%256
 		}
-		noise := ((x * 73856093) ^ (y * 19349663) ^ ((c + seed) * 83492791)) % 97 * 255 / 96
+		noise := ((int64(x) * 73856093) ^ (int64(y) * 19349663) ^ (int64(c+seed) * 83492791)) % 97 * 255 / 96
 		if (x/8+y/8)%3 == 0 {
 			return uint8(noise)
 		}

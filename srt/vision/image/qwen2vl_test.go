@@ -16,11 +16,11 @@ func TestSmartResize(t *testing.T) {
 		{380, 570, lo, 12845056, 392, 560, nil}, // 13.57->14, 20.36->20
 		{1, 1, lo, hi, 56, 56, nil},             // rounds to 0, grows to min_pixels
 		{20, 3000, lo, hi, 28, 2996, nil},
-		{42, 56, lo, hi, 56, 56, nil},            // 1.5 rounds half to even: 2
-		{70, 56, lo, hi, 56, 56, nil},            // 2.5 rounds half to even: 2
-		{1, 200, lo, hi, 28, 812, nil},           // ratio exactly 200 is allowed
-		{2000, 2000, lo, hi, 980, 980, nil},      // shrink: floor(35.78)*28
-		{448, 448, lo, hi, 448, 448, nil},        // already aligned
+		{42, 56, lo, hi, 56, 56, nil},       // 1.5 rounds half to even: 2
+		{70, 56, lo, hi, 56, 56, nil},       // 2.5 rounds half to even: 2
+		{1, 200, lo, hi, 28, 812, nil},      // ratio exactly 200 is allowed
+		{2000, 2000, lo, hi, 980, 980, nil}, // shrink: floor(35.78)*28
+		{448, 448, lo, hi, 448, 448, nil},   // already aligned
 		{1080, 1920, lo, 12845056, 1092, 1932, nil},
 		{1, 201, lo, hi, 0, 0, ErrBadSize},
 		{0, 10, lo, hi, 0, 0, ErrBadSize},

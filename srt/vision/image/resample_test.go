@@ -67,12 +67,12 @@ func refResize(in []uint8, inW, inH, outW, outH int) []float64 {
 func TestResizeBicubicAgainstFloatReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, c := range []struct{ inW, inH, outW, outH int }{
-		{17, 13, 40, 31},  // upscale
-		{97, 61, 23, 19},  // downscale (support scaled)
-		{50, 50, 50, 21},  // vertical only
-		{50, 50, 9, 50},   // horizontal only
-		{1, 1, 56, 56},    // from a single pixel
-		{300, 7, 28, 28},  // mixed
+		{17, 13, 40, 31}, // upscale
+		{97, 61, 23, 19}, // downscale (support scaled)
+		{50, 50, 50, 21}, // vertical only
+		{50, 50, 9, 50},  // horizontal only
+		{1, 1, 56, 56},   // from a single pixel
+		{300, 7, 28, 28}, // mixed
 	} {
 		in := make([]uint8, c.inW*c.inH*3)
 		for i := range in {

@@ -61,3 +61,9 @@ func quantActs512(q *int8, d *float32, x *float32, nb int)
 
 //go:noescape
 func q8Dot2VNNI(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32
+
+//go:noescape
+func deq256F16(dst *float32, src unsafe.Pointer, n int)
+
+//go:noescape
+func deq256BF16(dst *float32, src unsafe.Pointer, n int)

@@ -74,3 +74,7 @@ func QuantActs512(q *int8, d *float32, x *float32, nb int) { quantActs512(q, d, 
 func Q8Dot2VNNI(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32 {
 	return q8Dot2VNNI(xq, xd, aux, w, nb)
 }
+
+// Deq256F16 / Deq256BF16 decode n values (n a multiple of 8) at src into dst (AVX2).
+func Deq256F16(dst *float32, src unsafe.Pointer, n int)  { deq256F16(dst, src, n) }
+func Deq256BF16(dst *float32, src unsafe.Pointer, n int) { deq256BF16(dst, src, n) }

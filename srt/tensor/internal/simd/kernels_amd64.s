@@ -3487,6 +3487,43 @@ deq512Q4_done:
 	VZEROUPPER
 	RET
 
+// func deq256F16(dst *float32, src unsafe.Pointer, n int)
+TEXT ·deq256F16(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ deq256F16_done
+deq256F16_loop:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ deq256F16_loop
+deq256F16_done:
+	VZEROUPPER
+	RET
+
+// func deq256BF16(dst *float32, src unsafe.Pointer, n int)
+TEXT ·deq256BF16(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ deq256BF16_done
+deq256BF16_loop:
+	VPMOVZXWD (SI), Y0
+	VPSLLD $16, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ deq256BF16_loop
+deq256BF16_done:
+	VZEROUPPER
+	RET
+
 // func softmax512(x *float32, n int, scale float32)
 TEXT ·softmax512(SB), NOSPLIT, $0-20
 	MOVL $0x3fb8aa3b, AX // log2e

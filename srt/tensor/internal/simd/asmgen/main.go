@@ -38,6 +38,7 @@ func generate() []byte {
 	g.accum512()
 	g.tile256()
 	g.dequant512()
+	g.dequant256()
 	g.softmax512()
 	g.quantActs512()
 	g.q8Dot2VNNI()
@@ -500,6 +501,37 @@ func (g *gen) dequant512() {
 		g.p("\tVMOVUPS Z1, 64(DI)")
 		g.p("\tADDQ $%d, SI", bb)
 		g.p("\tADDQ $128, DI")
+		g.p("\tDECQ CX")
+		g.p("\tJNZ %s_loop", name)
+		g.p("%s_done:", name)
+		g.p("\tVZEROUPPER")
+		g.p("\tRET")
+	}
+}
+
+// dequant256 writes deq256F16 and deq256BF16(dst *float32, src unsafe.Pointer, n int):
+// AVX2 conversion of n values, n a multiple of 8.
+func (g *gen) dequant256() {
+	for _, t := range []string{"F16", "BF16"} {
+		name := "deq256" + t
+		g.p("")
+		g.p("// func %s(dst *float32, src unsafe.Pointer, n int)", name)
+		g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+		g.p("\tMOVQ dst+0(FP), DI")
+		g.p("\tMOVQ src+8(FP), SI")
+		g.p("\tMOVQ n+16(FP), CX")
+		g.p("\tSHRQ $3, CX")
+		g.p("\tJZ %s_done", name)
+		g.p("%s_loop:", name)
+		if t == "F16" {
+			g.p("\tVCVTPH2PS (SI), Y0")
+		} else {
+			g.p("\tVPMOVZXWD (SI), Y0")
+			g.p("\tVPSLLD $16, Y0, Y0")
+		}
+		g.p("\tVMOVUPS Y0, (DI)")
+		g.p("\tADDQ $16, SI")
+		g.p("\tADDQ $32, DI")
 		g.p("\tDECQ CX")
 		g.p("\tJNZ %s_loop", name)
 		g.p("%s_done:", name)
