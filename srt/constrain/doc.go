@@ -37,6 +37,8 @@ var (
 	ErrNotAllowed = errors.New("constrain: not allowed by the grammar")
 	// ErrFinished reports input after the matcher accepted EOS.
 	ErrFinished = errors.New("constrain: matcher already finished")
+	// ErrEmptyLanguage reports a pattern or schema that no output can match.
+	ErrEmptyLanguage = errors.New("constrain: nothing can match")
 	// ErrBadVocab reports an unusable vocabulary.
 	ErrBadVocab = errors.New("constrain: bad vocabulary")
 )

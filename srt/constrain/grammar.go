@@ -1,6 +1,7 @@
 package constrain
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -61,6 +62,9 @@ func CompileRegex(pattern string, v *Vocab, o Options) (*Grammar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("constrain: regex: %w", err)
 	}
+	if d.start == deadState {
+		return nil, &RegexError{Pattern: pattern, Msg: "the pattern matches no string", Err: ErrEmptyLanguage}
+	}
 	g := &Grammar{pattern: pattern, vocab: v, d: d,
 		eosOnly: make([]uint64, v.words), none: make([]uint64, v.words)}
 	for _, id := range v.eos {
@@ -76,7 +80,21 @@ func CompileJSONSchema(schema []byte, v *Vocab, o Options) (*Grammar, error) {
 	if err != nil {
 		return nil, err
 	}
-	return CompileRegex(re, v, o)
+	g, err := CompileRegex(re, v, o)
+	if err != nil {
+		// Positions in the generated regex mean nothing to the caller.
+		se := &SchemaError{Msg: "the schema's regex does not compile: " + err.Error()}
+		switch {
+		case errors.Is(err, ErrTooComplex):
+			se.Err = ErrTooComplex
+		case errors.Is(err, ErrEmptyLanguage):
+			se.Err = ErrEmptyLanguage
+		case errors.Is(err, ErrBadVocab):
+			return nil, err
+		}
+		return nil, se
+	}
+	return g, nil
 }
 
 // ChoicesRegex returns a regex matching exactly one of the given strings.

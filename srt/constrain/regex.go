@@ -14,6 +14,7 @@ type RegexError struct {
 	Pattern string
 	Pos     int
 	Msg     string
+	Err     error // optional extra sentinel (ErrEmptyLanguage)
 }
 
 func (e *RegexError) Error() string {
@@ -21,7 +22,12 @@ func (e *RegexError) Error() string {
 }
 
 // Unwrap makes errors.Is(err, ErrInvalidRegex) true.
-func (e *RegexError) Unwrap() error { return ErrInvalidRegex }
+func (e *RegexError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalidRegex, e.Err}
+	}
+	return []error{ErrInvalidRegex}
+}
 
 // translator rewrites Python re syntax into Go regexp/syntax, keeping for each
 // output byte the offset of the input byte it came from.

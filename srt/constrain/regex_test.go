@@ -2,8 +2,10 @@ package constrain
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -132,6 +134,7 @@ func TestRegexErrors(t *testing.T) {
 		{`\u12`, 0, "hex digits"},
 		{`(?>a)`, 0, "atomic"},
 		{"a\xffb", 1, "UTF-8"},
+		{`[^\x00-\x{10FFFF}]`, 0, "matches no string"},
 	}
 	for _, c := range cases {
 		_, err := CompileRegex(c.pattern, tv.v, Options{})
@@ -278,15 +281,16 @@ func TestConcurrentMatchers(t *testing.T) {
 	errs := make(chan error, 4)
 	for w := range 4 {
 		go func() {
+			gt := &goroutineTB{TB: t}
+			defer func() { errs <- gt.err }()
 			rng := rand.New(rand.NewPCG(uint64(w), 3))
 			for range 20 {
-				res := randomWalk(t, g, tv, rng, 30)
+				res := randomWalk(gt, g, tv, rng, 30)
 				if !goRe.Match(res.out) {
-					errs <- errors.New("no match: " + string(res.out))
+					gt.err = errors.New("no match: " + string(res.out))
 					return
 				}
 			}
-			errs <- nil
 		}()
 	}
 	for range 4 {
@@ -294,4 +298,23 @@ func TestConcurrentMatchers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// goroutineTB lets test helpers fail from a non-test goroutine: Fatalf
+// records the error and exits the goroutine.
+type goroutineTB struct {
+	testing.TB
+	err error
+}
+
+func (g *goroutineTB) Helper() {}
+
+func (g *goroutineTB) Fatal(args ...any) {
+	g.err = errors.New(fmt.Sprint(args...))
+	runtime.Goexit()
+}
+
+func (g *goroutineTB) Fatalf(format string, args ...any) {
+	g.err = fmt.Errorf(format, args...)
+	runtime.Goexit()
 }

@@ -409,4 +409,3 @@ func (c *schemaConv) arrayType(s *jval, ptr string) (string, error) {
 	}
 	return c.check(ptr, c.genericArray(item, lo, hi))
 }
-

@@ -402,3 +402,26 @@ func TestForbiddenAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestLoaderConcurrentUse(t *testing.T) {
+	data := pngBytes(t, 7, 5)
+	want := mustDecode(t, data).Hash
+	srv := newImageServer(t, data)
+	l := NewLoader(Options{AllowPrivateURLs: true, Timeout: 2 * time.Second})
+	srcs := []string{srv.URL + "/img.png", "data:image/png;base64," + base64.StdEncoding.EncodeToString(data)}
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		go func(i int) {
+			im, err := l.Load(context.Background(), srcs[i%2])
+			if err == nil && im.Hash != want {
+				err = errors.New("hash mismatch")
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < 16; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

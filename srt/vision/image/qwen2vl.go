@@ -243,3 +243,29 @@ func (p *Qwen2VL) patchify(r *Image) *Qwen2VLInput {
 		NumTokens:   rows / (m * m),
 	}
 }
+
+// Qwen2VLBatch is the processor output for several images: pixel_values of
+// all images concatenated row-wise and one image_grid_thw row per image.
+type Qwen2VLBatch struct {
+	PixelValues []float32
+	Rows, Dim   int
+	GridTHW     [][3]int
+	NumTokens   []int
+}
+
+// PreprocessBatch processes images in order and concatenates the results
+// as the Hugging Face processor does for a list of images.
+func (p *Qwen2VL) PreprocessBatch(imgs []*Image) (*Qwen2VLBatch, error) {
+	b := &Qwen2VLBatch{Dim: 3 * p.cfg.TemporalPatchSize * p.cfg.PatchSize * p.cfg.PatchSize}
+	for i, img := range imgs {
+		in, err := p.Preprocess(img)
+		if err != nil {
+			return nil, fmt.Errorf("image %d: %w", i, err)
+		}
+		b.PixelValues = append(b.PixelValues, in.PixelValues...)
+		b.Rows += in.Rows
+		b.GridTHW = append(b.GridTHW, in.GridTHW)
+		b.NumTokens = append(b.NumTokens, in.NumTokens)
+	}
+	return b, nil
+}

@@ -226,3 +226,30 @@ func TestParseQwen2VLConfig(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestPreprocessBatchConcatenates(t *testing.T) {
+	p, err := NewQwen2VL(DefaultQwen2VLConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := FromImage(synthImage("rgb", 57, 131, 1))
+	b, _ := FromImage(synthImage("gray", 13, 9, 4))
+	one, _ := p.Preprocess(a)
+	two, _ := p.Preprocess(b)
+	batch, err := p.PreprocessBatch([]*Image{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batch.Rows != one.Rows+two.Rows || len(batch.GridTHW) != 2 || batch.GridTHW[1] != two.GridTHW ||
+		batch.NumTokens[0] != one.NumTokens || len(batch.PixelValues) != batch.Rows*batch.Dim {
+		t.Fatalf("batch shape: rows %d grids %v tokens %v", batch.Rows, batch.GridTHW, batch.NumTokens)
+	}
+	for i, v := range two.PixelValues {
+		if batch.PixelValues[len(one.PixelValues)+i] != v {
+			t.Fatalf("second image value %d differs", i)
+		}
+	}
+	if _, err := p.PreprocessBatch([]*Image{a, nil}); !errors.Is(err, ErrBadSize) {
+		t.Fatalf("nil in batch: %v", err)
+	}
+}
