@@ -198,6 +198,15 @@ func Logprobs(top int) Option {
 	}
 }
 
+// ReturnLogprob sets return_logprob alone (as SGLang's return_logprob=).
+func ReturnLogprob(v bool) Option { return func(c *config) { c.returnLogprob = p(v) } }
+
+// TopLogprobsNum sets top_logprobs_num.
+func TopLogprobsNum(n int) Option { return func(c *config) { c.topLogprobs = p(n) } }
+
+// ReturnTextInLogprobs sets return_text_in_logprobs.
+func ReturnTextInLogprobs(v bool) Option { return func(c *config) { c.textInLogprobs = p(v) } }
+
 // LogprobStartLen sets logprob_start_len (-1: output tokens only).
 func LogprobStartLen(n int) Option { return func(c *config) { c.logprobStart = p(n) } }
 

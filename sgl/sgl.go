@@ -17,6 +17,13 @@
 // Unlike SGLang, a failed request is an error from Run (never only a log
 // line), several images per program are allowed, and the fork prefill is
 // sent after syncing.
+//
+// Backends advertise optional abilities through package ir's interfaces.
+// Select without ir.ChoiceScorer and Image without ir.ImageAcceptor fail
+// the program with an error wrapping ir.ErrUnsupported. Prefix caching
+// (ir.PrefixCacher) is only an optimisation: without it the fork prefill
+// and RunBatch's shared-prefix request are skipped, as SGLang's base
+// backend does.
 package sgl
 
 import (

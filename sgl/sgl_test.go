@@ -130,6 +130,17 @@ func TestOptionsAndDtype(t *testing.T) {
 		!*sp.ReturnLogprob || *sp.TopLogprobsNum != 3 || *sp.LogprobStartLen != 2 || sp.MinNewTokens != 1 || sp.MaxNewTokens != 128 {
 		t.Errorf("call-level sampling %+v", sp)
 	}
+	st2, err := Function(func(s *State, _ int) {
+		s.Add(Gen("x", ReturnLogprob(true), TopLogprobsNum(2), ReturnTextInLogprobs(false), StopRegex("a+"), JSONSchema(`{}`), SkipSpecialTokens(false)))
+	}).Run(context.Background(), 0, WithBackend(fb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp = fb.requests()[3].Sampling
+	if !*sp.ReturnLogprob || *sp.TopLogprobsNum != 2 || *sp.ReturnTextInLogprobs || *sp.StopRegex != "a+" || *sp.JSONSchema != "{}" ||
+		sp.SkipSpecialTokens || sp.LogprobStartLen != nil || st2.Get("x") != "text" {
+		t.Errorf("logprob options %+v", sp)
+	}
 	if want := "n= 42 b=True text"; st.Text() != want {
 		t.Errorf("text %q, want %q", st.Text(), want)
 	}

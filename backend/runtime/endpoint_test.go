@@ -204,13 +204,15 @@ func TestStreamAndErrors(t *testing.T) {
 
 func TestCancelInFlight(t *testing.T) {
 	started := make(chan struct{})
-	fs := &fakeServer{reply: func(_ map[string]any, w http.ResponseWriter) {}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body) // the server notices a closed connection only after the body is read
 		close(started)
-		<-r.Context().Done() // hold the request until the client goes away
+		select { // hold the request until the client goes away
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
 	}))
 	defer srv.Close()
-	_ = fs
 	c := Endpoint(srv.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

@@ -62,7 +62,12 @@ func BenchmarkMaskCachedApply(b *testing.B) {
 	}
 }
 
-func BenchmarkApplyMask(b *testing.B) {
+func BenchmarkApplyMask(b *testing.B) { benchApply(b, ApplyMask) }
+
+// BenchmarkApplyMaskGo measures the portable kernel (arm64, no AVX-512).
+func BenchmarkApplyMaskGo(b *testing.B) { benchApply(b, applyMaskGo) }
+
+func benchApply(b *testing.B, apply func([]float32, []uint64)) {
 	n := 151936
 	logits := make([]float32, n)
 	mask := make([]uint64, (n+63)/64)
@@ -72,7 +77,7 @@ func BenchmarkApplyMask(b *testing.B) {
 	}
 	b.SetBytes(int64(4 * n))
 	for b.Loop() {
-		ApplyMask(logits, mask)
+		apply(logits, mask)
 	}
 }
 

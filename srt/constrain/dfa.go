@@ -75,7 +75,7 @@ func (d *dfa) computeLive() {
 	rev := make([][]int32, len(nodes))
 	for i, x := range nodes {
 		switch x.kind {
-		case nByte, nEps:
+		case nByte:
 			rev[x.out] = append(rev[x.out], int32(i))
 		case nSplit:
 			rev[x.out] = append(rev[x.out], int32(i))
@@ -143,8 +143,6 @@ func (d *dfa) closure(seeds []int32) []int32 {
 		switch x.kind {
 		case nByte, nMatch:
 			out = append(out, v)
-		case nEps:
-			st = append(st, x.out)
 		case nSplit:
 			st = append(st, x.out1, x.out)
 		}

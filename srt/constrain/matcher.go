@@ -2,7 +2,6 @@ package constrain
 
 import (
 	"fmt"
-	"math"
 	"unicode/utf8"
 )
 
@@ -227,42 +226,4 @@ func (m *Matcher) Forced() []byte {
 		return nil
 	}
 	return out
-}
-
-const negInfBits = 0xFF800000
-
-// ApplyMask sets logits[i] to -Inf for every id i whose bit is clear in
-// mask; ids beyond the mask are disallowed too. It does not allocate.
-func ApplyMask(logits []float32, mask []uint64) {
-	ninf := float32(math.Inf(-1))
-	n := len(logits)
-	full := n / 64
-	if full > len(mask) {
-		full = len(mask)
-	}
-	for w := 0; w < full; w++ {
-		bits := mask[w]
-		if bits == ^uint64(0) {
-			continue
-		}
-		row := logits[w*64 : w*64+64 : w*64+64]
-		if bits == 0 {
-			for i := range row {
-				row[i] = ninf
-			}
-			continue
-		}
-		// Branch-free select: keep the logit's bits where the mask bit is
-		// set, else write -Inf.
-		for i := range row {
-			keep := -uint32((bits >> uint(i)) & 1)
-			row[i] = math.Float32frombits(math.Float32bits(row[i])&keep | negInfBits&^keep)
-		}
-	}
-	for i := full * 64; i < n; i++ {
-		w := i >> 6
-		if w >= len(mask) || mask[w]&(1<<uint(i&63)) == 0 {
-			logits[i] = ninf
-		}
-	}
 }

@@ -3,6 +3,7 @@ package constrain
 import (
 	"fmt"
 	"regexp/syntax"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -11,7 +12,6 @@ import (
 const (
 	nByte  = iota // consume one byte in [lo,hi], go to out
 	nSplit        // epsilon to out and out1
-	nEps          // epsilon to out
 	nMatch        // accepting
 	nFail         // dead end
 )
@@ -114,9 +114,6 @@ func (n *nfa) build(re *syntax.Regexp, next int32) (int32, error) {
 			return 0, err
 		}
 		return n.add(nnode{kind: nSplit, out: body, out1: next})
-	case syntax.OpRepeat:
-		// Simplify removes repeats; handle a leftover {0,0} or {1,1} safely.
-		return 0, fmt.Errorf("%w: unexpected repeat %s", ErrInvalidRegex, re)
 	}
 	return 0, fmt.Errorf("%w: unsupported construct %s", ErrInvalidRegex, re)
 }
@@ -143,19 +140,11 @@ func foldRanges(r rune) []rune {
 		set = append(set, f)
 	}
 	var out []rune
-	for _, x := range sortRunes(set) {
+	slices.Sort(set)
+	for _, x := range set {
 		out = append(out, x, x)
 	}
 	return out
-}
-
-func sortRunes(s []rune) []rune {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
 }
 
 // class compiles a rune class (sorted [lo,hi] pairs) into byte sequences.

@@ -3,6 +3,7 @@ package constrain
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"runtime"
@@ -245,21 +246,23 @@ func TestChoices(t *testing.T) {
 }
 
 func TestApplyMask(t *testing.T) {
-	for _, n := range []int{0, 1, 63, 64, 65, 200} {
-		logits := make([]float32, n)
-		mask := make([]uint64, 2) // covers ids < 128 only
-		for i := range logits {
-			logits[i] = float32(i)
-			if i%3 == 0 && i < 128 {
-				mask[i/64] |= 1 << (i % 64)
+	for _, n := range []int{0, 1, 63, 64, 65, 200, 1000} {
+		for _, off := range []int{0, 1} { // aligned and unaligned logits
+			buf := make([]float32, n+off)
+			logits := buf[off:]
+			mask := make([]uint64, 10) // covers ids < 640 only
+			for i := range logits {
+				logits[i] = float32(i)
+				if (i%3 == 0 || (i >= 128 && i < 192)) && i < 640 && i/64 != 5 {
+					mask[i/64] |= 1 << (i % 64)
+				}
 			}
-		}
-		mask[0] |= 0 // keep word 0 mixed
-		ApplyMask(logits, mask)
-		for i, x := range logits {
-			allowed := i%3 == 0 && i < 128
-			if allowed && x != float32(i) || !allowed && x > -1e38 {
-				t.Fatalf("n=%d: logits[%d] = %v (allowed %v)", n, i, x, allowed)
+			ApplyMask(logits, mask)
+			for i, x := range logits {
+				allowed := (i%3 == 0 || (i >= 128 && i < 192)) && i < 640 && i/64 != 5 // word 5 is all zero
+				if allowed && x != float32(i) || !allowed && !math.IsInf(float64(x), -1) {
+					t.Fatalf("n=%d off=%d: logits[%d] = %v (allowed %v)", n, off, i, x, allowed)
+				}
 			}
 		}
 	}
@@ -317,4 +320,38 @@ func (g *goroutineTB) Fatal(args ...any) {
 func (g *goroutineTB) Fatalf(format string, args ...any) {
 	g.err = fmt.Errorf(format, args...)
 	runtime.Goexit()
+}
+
+// TestApplyMaskKernelsAgree compares the dispatched kernel (AVX-512 on
+// capable amd64) with the portable one on random masks.
+func TestApplyMaskKernelsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for trial := range 50 {
+		words := 1 + rng.IntN(40)
+		mask := make([]uint64, words)
+		for i := range mask {
+			switch rng.IntN(4) {
+			case 0:
+				mask[i] = 0
+			case 1:
+				mask[i] = ^uint64(0)
+			default:
+				mask[i] = rng.Uint64()
+			}
+		}
+		off := trial % 2 // unaligned logits half of the time
+		a := make([]float32, words*64+off)[off:]
+		b := make([]float32, words*64+off)[off:]
+		for i := range a {
+			a[i] = rng.Float32()*20 - 10
+			b[i] = a[i]
+		}
+		applyMaskWords(a, mask)
+		applyMaskGo(b, mask)
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("trial %d: logit %d: dispatched %v, portable %v", trial, i, a[i], b[i])
+			}
+		}
+	}
 }

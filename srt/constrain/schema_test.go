@@ -38,6 +38,7 @@ var schemaCases = []struct {
 	{"pattern", `{"type":"object","properties":{"code":{"type":"string","pattern":"^[A-Z]{3}-[0-9]{2,4}$"},"phone":{"type":"string","pattern":"\\d{3}-\\d{4}"}},"required":["code","phone"]}`},
 	{"recursive-tree", `{"$defs":{"node":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/node"},"maxItems":2}},"required":["v"]}},"$ref":"#/$defs/node"}`},
 	{"json-object", `{"type":"object"}`},
+	{"required-undeclared", `{"type":"object","properties":{"a":{"type":"integer"}},"required":["b","a"]}`},
 	{"allof-pydantic", `{"$defs":{"Base":{"type":"object","properties":{"id":{"type":"integer"}},"required":["id"]}},"allOf":[{"$ref":"#/$defs/Base"},{"properties":{"name":{"type":"string","maxLength":10}},"required":["name"]}]}`},
 }
 
@@ -265,6 +266,10 @@ func TestCompileJSONSchemaAndCache(t *testing.T) {
 	g3, _ := c.Get(KindJSONSchema, schema, Options{})
 	if g3 == g1 {
 		t.Fatal("evicted grammar came back from the cache")
+	}
+	_, err = CompileJSONSchema([]byte(`{"type":"string","pattern":"[^\\x00-\\x{10FFFF}]"}`), tv.v, Options{})
+	if !errors.Is(err, ErrInvalidSchema) || !errors.Is(err, ErrEmptyLanguage) {
+		t.Fatalf("empty schema language: %v", err)
 	}
 	hits, misses := c.Stats()
 	if hits != 1 || misses != 5 {

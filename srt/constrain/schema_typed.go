@@ -140,6 +140,9 @@ func (c *schemaConv) stringType(s *jval, ptr string) (string, error) {
 		if strings.HasSuffix(pat, "$") && !strings.HasSuffix(pat, `\$`) {
 			pat = pat[:len(pat)-1]
 		}
+		if c.o.Strict && (s.get("minLength") != nil || s.get("maxLength") != nil) {
+			return "", c.fail(ptr, "minLength/maxLength cannot be enforced together with pattern")
+		}
 		if _, err := parseRegex(pat, 1_000_000); err != nil {
 			return "", c.fail(ptrAdd(ptr, "pattern"), "%v", err)
 		}
@@ -267,19 +270,18 @@ func (c *schemaConv) objectType(s *jval, ptr string) (string, error) {
 // Required ones always appear; optional ones may be left out.
 func (c *schemaConv) properties(s, props *jval, ptr string) (string, error) {
 	required := map[string]bool{}
+	var undeclared []string // required names without a schema, in order
 	if r := s.get("required"); r != nil {
 		if r.kind != jArray {
 			return "", c.fail(ptrAdd(ptr, "required"), "required must be an array")
 		}
 		for _, x := range r.arr {
-			if x.kind == jString {
+			if x.kind == jString && !required[x.str] {
 				required[x.str] = true
+				if props.get(x.str) == nil {
+					undeclared = append(undeclared, x.str)
+				}
 			}
-		}
-	}
-	for name := range required {
-		if props.get(name) == nil && c.o.Strict {
-			return "", c.fail(ptrAdd(ptr, "required"), "required property %q has no schema in properties", name)
 		}
 	}
 	ws := c.ws
@@ -302,6 +304,10 @@ func (c *schemaConv) properties(s, props *jval, ptr string) (string, error) {
 			return "", err
 		}
 		ps = append(ps, prop{ws + quoteLiteral(jsonString(name)) + ws + ":" + ws + vre, required[name]})
+	}
+	// A required property without a schema still has to appear: any value.
+	for _, name := range undeclared {
+		ps = append(ps, prop{ws + quoteLiteral(jsonString(name)) + ws + ":" + ws + c.anyValue(c.o.AnyDepth-1), true})
 	}
 	last := -1
 	for i, p := range ps {
@@ -329,18 +335,14 @@ func (c *schemaConv) properties(s, props *jval, ptr string) (string, error) {
 			}
 		}
 	} else {
-		sb.WriteString(c.optionalProps(ps2res(ps, func(p prop) string { return p.re }), 0))
+		res := make([]string, len(ps))
+		for i, p := range ps {
+			res[i] = p.re
+		}
+		sb.WriteString(c.optionalProps(res, 0))
 	}
 	sb.WriteString(ws + `\}`)
 	return c.check(ptr, sb.String())
-}
-
-func ps2res[T any](ps []T, f func(T) string) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = f(p)
-	}
-	return out
 }
 
 // optionalProps renders any in-order subset of all-optional properties:

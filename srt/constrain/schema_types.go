@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -54,16 +55,8 @@ func SchemaFormats() []string {
 	for k := range formatRegex {
 		out = append(out, k)
 	}
-	return sortStrings(out)
-}
-
-func sortStrings(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
+	slices.Sort(out)
+	return out
 }
 
 // maxRepeat is Go's limit on a {m,n} count.

@@ -36,6 +36,14 @@ type Config struct {
 	// RopeFactors divide the rotary frequencies (GGUF's rope_freqs.weight,
 	// llama.cpp's form of Llama 3 rope scaling); nil when absent.
 	RopeFactors []float32
+
+	// MRoPESection is rope_scaling.mrope_section (Qwen2-VL's multimodal
+	// rotary embedding): how many of the HeadDim/2 frequencies rotate by the
+	// temporal, height and width position; nil for plain RoPE.
+	MRoPESection []int
+	// Vision is the vision tower of a vision-language model (Qwen2-VL,
+	// Qwen2.5-VL), nil for text-only models.
+	Vision *VisionConfig
 }
 
 // RopeScaling is config.json's rope_scaling. Types "llama3" and "linear" are
@@ -47,6 +55,7 @@ type RopeScaling struct {
 	LowFreqFactor                 float64 `json:"low_freq_factor"`
 	HighFreqFactor                float64 `json:"high_freq_factor"`
 	OriginalMaxPositionEmbeddings float64 `json:"original_max_position_embeddings"`
+	MRoPESection                  []int   `json:"mrope_section"`
 }
 
 // ErrConfig reports a config that cannot describe a supported model.
@@ -97,6 +106,10 @@ func ReadHFConfig(dir string) (*Config, error) {
 
 // ParseHFConfig parses the contents of a config.json.
 func ParseHFConfig(b []byte) (*Config, error) {
+	b, err := flattenTextConfig(b)
+	if err != nil {
+		return nil, err
+	}
 	var h hfConfig
 	if err := json.Unmarshal(b, &h); err != nil {
 		return nil, fmt.Errorf("%w: config.json: %v", ErrConfig, err)
@@ -128,6 +141,14 @@ func ParseHFConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("%w: hidden_act %q is not supported (want silu)", ErrConfig, h.HiddenAct)
 	}
 	switch h.ModelType {
+	case "qwen2_vl", "qwen2_5_vl":
+		c.AttnBias = true
+		if h.TieWordEmbeddings == nil {
+			c.TieEmbeddings = false
+		}
+		if c.Vision, err = parseVisionConfig(b, h.ModelType); err != nil {
+			return nil, err
+		}
 	case "qwen2":
 		c.AttnBias = true
 		if h.TieWordEmbeddings == nil {
@@ -153,6 +174,9 @@ func ParseHFConfig(b []byte) (*Config, error) {
 	if c.RopeTheta == 0 {
 		c.RopeTheta = 10000
 	}
+	if s := c.RopeScaling; s != nil && len(s.MRoPESection) > 0 {
+		c.MRoPESection = append([]int(nil), s.MRoPESection...)
+	}
 	return c, c.Validate()
 }
 
@@ -169,12 +193,30 @@ func (c *Config) Validate() error {
 	}
 	if s := c.RopeScaling; s != nil {
 		switch s.kind() {
-		case "llama3", "linear", "default", "":
+		case "llama3", "linear", "default", "", "mrope":
 		default:
 			return fmt.Errorf("%w: rope_scaling type %q is not supported (llama3, linear)", ErrConfig, s.kind())
 		}
-		if s.kind() != "default" && s.kind() != "" && s.Factor <= 0 {
+		if k := s.kind(); k != "default" && k != "" && k != "mrope" && s.Factor <= 0 {
 			return fmt.Errorf("%w: rope_scaling factor %v must be positive", ErrConfig, s.Factor)
+		}
+	}
+	if sec := c.MRoPESection; sec != nil {
+		sum := 0
+		for _, v := range sec {
+			if v < 0 {
+				sum = -1
+				break
+			}
+			sum += v
+		}
+		if len(sec) != 3 || sum != c.HeadDim/2 {
+			return fmt.Errorf("%w: mrope_section %v must be 3 non-negative sizes summing to head_dim/2 = %d", ErrConfig, sec, c.HeadDim/2)
+		}
+	}
+	if c.Vision != nil {
+		if err := c.Vision.Validate(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -19,6 +19,7 @@ type Llama struct {
 	Norm   []float32      // [hidden] final RMSNorm
 	LMHead *tensor.Matrix // [vocab, hidden]; == Embed when tied
 	freqs  []float64      // [head_dim/2] rotary inverse frequencies
+	mrope  []int          // M-RoPE sections of freqs (t, h, w); nil for plain RoPE
 	close  func() error
 	s      scratch
 }
@@ -47,7 +48,7 @@ func newLlama(cfg *Config, w Weights, cpu *tensor.CPU) (Model, error) {
 	}
 	ld := loader{w: w}
 	H, q, kv, I := c.Hidden, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, c.Intermediate
-	m := &Llama{cfg: c, cpu: cpu, freqs: ropeFreqs(&c)}
+	m := &Llama{cfg: c, cpu: cpu, freqs: ropeFreqs(&c), mrope: c.MRoPESection}
 	m.Embed = ld.matrix("model.embed_tokens.weight", c.Vocab, H)
 	m.Norm = ld.vector("model.norm.weight", H)
 	if !c.TieEmbeddings || w.Has("lm_head.weight") {
@@ -104,9 +105,20 @@ func (m *Llama) Forward(ctx context.Context, b *Batch, kv *KVCache, logits []flo
 	n, H := b.Len(), c.Hidden
 	s := m.s.ensure(c, n)
 	for i, t := range b.Tokens {
+		if b.Embeds != nil && b.Embeds[i] != nil {
+			if len(b.Embeds[i]) != H {
+				return fmt.Errorf("%w: row %d's embedding has %d values, want %d", ErrBatch, i, len(b.Embeds[i]), H)
+			}
+			copy(s.x[i*H:(i+1)*H], b.Embeds[i])
+			continue
+		}
 		m.Embed.Row(int(t), s.x[i*H:(i+1)*H])
 	}
-	fillRope(s.cos, s.sin, b.Positions, m.freqs)
+	if m.mrope != nil && b.MRoPE != nil {
+		fillMRoPE(s.cos, s.sin, b.MRoPE, m.freqs, m.mrope)
+	} else {
+		fillRope(s.cos, s.sin, b.Positions, m.freqs)
+	}
 	for l, blk := range m.Blocks {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -39,7 +39,10 @@ func (w hfWeights) Has(name string) bool {
 }
 
 func setCloser(m Model, c func() error) {
-	if l, ok := m.(*Llama); ok {
+	switch l := m.(type) {
+	case *Llama:
+		l.close = c
+	case *Qwen2VL:
 		l.close = c
 	}
 }

@@ -29,6 +29,15 @@ type Batch struct {
 	Slots     []int32   // [n] KV slot each row's key and value are written to
 	Context   [][]int32 // [n] KV slots each row attends to, in position order, ending with its own slot
 	Logits    []int     // rows whose next-token logits are wanted, ascending
+
+	// MRoPE optionally gives each row a (temporal, height, width) position
+	// for models with M-RoPE (Qwen2-VL; see RopeIndex). nil means
+	// (p, p, p) with p = Positions[i]; models without M-RoPE ignore it.
+	MRoPE [][3]int32
+	// Embeds optionally replaces token embeddings: a non-nil Embeds[i]
+	// (Hidden values, e.g. an image feature at an <|image_pad|> token) is
+	// row i's input instead of the embedding of Tokens[i].
+	Embeds [][]float32
 }
 
 // Len is the number of rows.
@@ -53,6 +62,12 @@ func (b *Batch) validate(vocab, capacity int) error {
 		if c := b.Context[i]; len(c) == 0 || c[len(c)-1] != b.Slots[i] {
 			return fmt.Errorf("%w: row %d's context must end with its own slot", ErrBatch, i)
 		}
+	}
+	if b.MRoPE != nil && len(b.MRoPE) != n {
+		return fmt.Errorf("%w: %d tokens but %d M-RoPE positions", ErrBatch, n, len(b.MRoPE))
+	}
+	if b.Embeds != nil && len(b.Embeds) != n {
+		return fmt.Errorf("%w: %d tokens but %d embedding rows", ErrBatch, n, len(b.Embeds))
 	}
 	for i, r := range b.Logits {
 		if r < 0 || r >= n || (i > 0 && r <= b.Logits[i-1]) {
@@ -94,6 +109,21 @@ type Model interface {
 	Forward(ctx context.Context, b *Batch, kv *KVCache, logits []float32) error
 	// Close releases the weights (unmapping files).
 	Close() error
+}
+
+// VisionModel is a Model that also encodes images (Qwen2-VL, Qwen2.5-VL).
+// The caller preprocesses an image (srt/vision/image), encodes it, and puts
+// the features into Batch.Embeds at the image's <|image_pad|> rows, with
+// Batch.MRoPE positions from RopeIndex.
+type VisionModel interface {
+	Model
+	// EncodeImage runs the vision tower on one image's pixel_values
+	// ([t*h*w][PatchDim], patches in merge-window order) of grid [t, h, w]
+	// patches and returns its features, [t*h*w/merge^2][OutHidden]. Like
+	// Forward, it is not safe for concurrent use.
+	EncodeImage(ctx context.Context, pixels []float32, grid [3]int) ([]float32, error)
+	// VisionInfo gives the special token ids and patch geometry.
+	VisionInfo() VisionInfo
 }
 
 // Errors.

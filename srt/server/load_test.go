@@ -414,6 +414,9 @@ func waitGoroutines(max int, within time.Duration) (int, bool) {
 	}
 }
 
+// TestLoad runs the load plan against a server on a real loopback port and
+// checks every answer, then that the engine is idle, that /flush_cache
+// empties the KV pool, and that goroutines return to their baseline.
 func TestLoad(t *testing.T) {
 	size := loadFull
 	if raceEnabled() || testing.Short() {
@@ -492,6 +495,19 @@ feed:
 	after := waitIdle(t, eng)
 	if got, want := after.Requests-before.Requests, size.requests-size.malformed(); got != want {
 		t.Errorf("the engine saw %d requests, want %d", got, want)
+	}
+	// A request dropped because its client hung up is not counted finished:
+	// every answered request finished, and the hung-up ones were cut short.
+	finished := after.Finished - before.Finished
+	cut := (after.Requests - before.Requests) - finished
+	t.Logf("engine: %d finished, %d cut short by a disconnect, %d generated tokens",
+		finished, cut, after.GenerationTokens-before.GenerationTokens)
+	// A few hung-up requests may end in the engine before it sees the
+	// cancellation; most (max_new_tokens >= 16) must be dropped.
+	if int64(finished) < st.ok.Load()+st.disconnectLate.Load() || int64(cut) > st.disconnected.Load() ||
+		int64(cut) < st.disconnected.Load()/2 {
+		t.Errorf("engine finished %d and dropped %d; clients got %d answers and hung up on %d",
+			finished, cut, st.ok.Load()+st.disconnectLate.Load(), st.disconnected.Load())
 	}
 	if code, b := call(t, http.MethodPost, base+"/flush_cache", ""); code != http.StatusOK {
 		t.Fatalf("flush_cache: %d %s", code, b)

@@ -247,7 +247,7 @@ func (s *Server) checkModel(name string) error {
 // Serve serves on ln until ctx ends, then shuts down gracefully (waiting up
 // to grace for requests in flight). It warms up first and logs ReadyMessage.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
