@@ -43,6 +43,16 @@ type Options struct {
 	Seed          uint64
 	Out           string // folder (hf) or folder receiving model.gguf (gguf)
 	Tokenizer     string // optional tokenizer.json to copy (hf only)
+
+	// Vision-language models (Arch "qwen2_vl" or "qwen2_5_vl", hf only);
+	// zero values pick a small default (see vl.go).
+	VisionDepth        int   // vision blocks
+	VisionHidden       int   // vision embed dim
+	VisionHeads        int   // vision attention heads
+	VisionIntermediate int   // vision MLP size
+	VisionFullAtt      []int // Qwen2.5-VL fullatt_block_indexes; nil: every depth/4-th block (at least every 2nd)
+	WindowSize         int   // Qwen2.5-VL window_size in pixels; 0: 112
+	MRoPESection       []int // rope_scaling.mrope_section; nil: head_dim/2 split 1/4, 3/8, 3/8
 }
 
 // ErrOptions reports options that cannot describe a model.
@@ -173,6 +183,9 @@ func (o *Options) fill(i int, sp spec) []float32 {
 
 // Write generates the model and writes it to o.Out.
 func Write(o Options) error {
+	if isVL(o.Arch) {
+		return writeVL(o)
+	}
 	if err := o.defaults(); err != nil {
 		return err
 	}
