@@ -41,6 +41,9 @@ type Options struct {
 	SchedulePolicy string
 	// DisableRadixCache turns prefix reuse across requests off.
 	DisableRadixCache bool
+	// DisableJumpForward makes constrained requests decode the text their
+	// grammar forces token by token instead of appending it in one prefill.
+	DisableJumpForward bool
 	// Hub configures downloads of Hugging Face ids.
 	Hub    hub.Options
 	Logger *slog.Logger
@@ -89,6 +92,7 @@ type Engine struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	sched     *scheduler
+	cons      constrainer
 }
 
 // NewEngine loads the model at opts.ModelPath and starts the scheduler.
@@ -260,6 +264,7 @@ type Totals struct {
 	PromptTokens                  int // prompt tokens computed (not cached)
 	CachedTokens                  int // prompt tokens reused from the cache
 	GenerationTokens              int
+	JumpForwardTokens             int // output tokens appended by jump-forward
 }
 
 // control runs f on the scheduler goroutine and waits for it.

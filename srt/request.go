@@ -23,6 +23,15 @@ type SamplingParams struct {
 	IgnoreEOS         bool     `json:"ignore_eos"`
 	SkipSpecialTokens bool     `json:"skip_special_tokens"`
 	Seed              *uint64  `json:"sampling_seed"`
+	// Constrained decoding: at most one of Regex (Python re syntax, full
+	// match), JSONSchema (a JSON schema document) and Choices (the output is
+	// exactly one of the strings) may be set.
+	Regex      string   `json:"regex,omitempty"`
+	JSONSchema string   `json:"json_schema,omitempty"`
+	Choices    []string `json:"choices,omitempty"`
+	// StopRegex ends the output at the first match of any of these Go
+	// regexps in the output text (finish reason "stop", matched = the text).
+	StopRegex []string `json:"stop_regex,omitempty"`
 }
 
 // DefaultSamplingParams are SGLang's defaults: 128 new tokens, temperature
@@ -98,6 +107,7 @@ type MetaInfo struct {
 	PromptTokens        int              `json:"prompt_tokens"`
 	CompletionTokens    int              `json:"completion_tokens"`
 	CachedTokens        int              `json:"cached_tokens"`
+	JumpForwardTokens   int              `json:"jump_forward_tokens,omitempty"`
 	E2ELatency          float64          `json:"e2e_latency"`
 	InputTokenLogprobs  []TokenLogprob   `json:"input_token_logprobs,omitempty"`
 	OutputTokenLogprobs []TokenLogprob   `json:"output_token_logprobs,omitempty"`

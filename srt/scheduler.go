@@ -97,8 +97,16 @@ func (sc *scheduler) run() {
 }
 
 func (sc *scheduler) add(s *seq) {
-	sc.waiting = append(sc.waiting, s)
 	sc.totals.Requests++
+	sc.totals.JumpForwardTokens += s.jumpTokens - s.jumpCounted
+	s.jumpCounted = s.jumpTokens
+	if s.finish != nil {
+		// Jump-forward completed the grammar before any forward step.
+		sc.totals.Finished++
+		s.publish(nil)
+		return
+	}
+	sc.waiting = append(sc.waiting, s)
 }
 
 func (sc *scheduler) maxRunning() int {
@@ -231,7 +239,7 @@ func (sc *scheduler) abort(rid string) bool {
 // sequence prefills its whole prompt and samples from the last row; a
 // retracted one re-prefills all but its last token, which decode feeds.
 func (s *seq) prefillTarget() (n int, sampleAtEnd bool) {
-	if s.outputs() == 0 {
+	if s.outputs() == 0 || s.jump {
 		return len(s.ids), true
 	}
 	return len(s.ids) - 1, false
@@ -309,7 +317,7 @@ func (sc *scheduler) admit(s *seq) {
 		sc.e.log.Error("radix lock", "err", err)
 	}
 	s.slots, s.node, s.treeLen = slots, node, len(slots)
-	if s.outputs() == 0 {
+	if !s.admitted {
 		s.cached = len(slots)
 	}
 }
@@ -360,6 +368,7 @@ func (sc *scheduler) prefill() error {
 			break
 		}
 		if s.node == nil {
+			first := !s.admitted
 			sc.admit(s)
 			if !sc.tree.Disabled() && s.treeLen < 32 && len(parts) > 0 && sharesUncachedPrefix(s, fresh) {
 				continue
@@ -367,7 +376,8 @@ func (sc *scheduler) prefill() error {
 			if s.treeLen < 32 {
 				fresh = append(fresh, s)
 			}
-			if s.outputs() == 0 {
+			if first {
+				s.admitted = true
 				newSeqs++
 				cachedTokens += s.treeLen
 			}
@@ -425,6 +435,7 @@ func (sc *scheduler) prefill() error {
 			sampleRow = sc.lastRowOf(s)
 		}
 		if sampleRow >= 0 {
+			s.jump = false
 			sc.sampleInto(s, sampleRow)
 		}
 		sc.cachePrefix(s)
@@ -438,6 +449,10 @@ func (sc *scheduler) prefill() error {
 			sc.finish(s)
 		case s.finish != nil:
 			sc.finish(s)
+		case s.jump:
+			// Jump-forward appended tokens: prefill them next step.
+			sc.waiting = append([]*seq{s}, sc.waiting...)
+			s.publish(nil)
 		default:
 			sc.running = append(sc.running, s)
 			s.publish(nil)
@@ -466,10 +481,22 @@ func (sc *scheduler) lastRowOf(s *seq) int {
 // sampleInto samples s's next token from logits row i. Logprobs are read
 // from the row Sample leaves behind (after penalties and temperature), as
 // SGLang reports them by default.
-func (sc *scheduler) sampleInto(s *seq, i int) {
+//
+// A constrained sequence has its row masked to the grammar's tokens first,
+// and after the token may jump forward over forced text; sampleInto then
+// reports true: s must leave the decode batch to prefill the new tokens.
+func (sc *scheduler) sampleInto(s *seq, i int) (jumped bool) {
 	logits := sc.row(i)
+	if s.matcher != nil && !s.constrainRow(logits) {
+		s.settle()
+		return false
+	}
 	s.accept(s.sampler.Sample(logits), logits)
 	sc.totals.GenerationTokens++
+	if s.matcher != nil && s.finish == nil {
+		return sc.jumpForward(s)
+	}
+	return false
 }
 
 func (sc *scheduler) finish(s *seq) {
@@ -495,14 +522,23 @@ func (sc *scheduler) addDecodeRows() error {
 // sampleDecodeRows samples the first n logits rows, which addDecodeRows
 // made, and finishes the sequences that stop.
 func (sc *scheduler) sampleDecodeRows(n int) {
-	var done []*seq
+	var done, jumped []*seq
 	for i, s := range sc.rowSeq[:n] {
-		sc.sampleInto(s, i)
-		if s.finish != nil {
+		j := sc.sampleInto(s, i)
+		switch {
+		case s.finish != nil:
 			done = append(done, s)
-		} else {
+		case j:
+			jumped = append(jumped, s)
+			s.publish(nil)
+		default:
 			s.publish(nil)
 		}
+	}
+	if len(jumped) > 0 {
+		// Their new tokens need a prefill step before they decode again.
+		sc.running = slices.DeleteFunc(sc.running, func(x *seq) bool { return slices.Contains(jumped, x) })
+		sc.waiting = append(jumped, sc.waiting...)
 	}
 	sc.decodeSteps++
 	sc.decodeTokens += n

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sglang-go/sglang/srt/cache"
+	"github.com/sglang-go/sglang/srt/constrain"
 	"github.com/sglang-go/sglang/srt/sample"
 	"github.com/sglang-go/sglang/srt/tokenizer"
 )
@@ -40,6 +42,15 @@ type seq struct {
 	eos       []int32
 	finish    *FinishReason
 	cached    int
+	admitted  bool // the cached prefix was counted (first admission)
+	stopAt    int  // where a matched stop string or stop_regex starts in text
+
+	// Constrained decoding (nil matcher: unconstrained).
+	matcher     *constrain.Matcher
+	stopRe      []*regexp.Regexp
+	jump        bool // jump-forward appended tokens that need a prefill
+	jumpTokens  int  // output tokens added by jump-forward (net)
+	jumpCounted int  // jumpTokens already added to the engine totals
 
 	inLP, outLP   []TokenLogprob
 	inTop, outTop [][]TokenLogprob
@@ -157,7 +168,8 @@ func (e *Engine) newSeq(ctx context.Context, req *GenerateRequest) (*seq, error)
 		PresencePenalty: p.PresencePenalty, Seed: p.Seed, MinNewTokens: p.MinNewTokens,
 		StopTokenIDs: p.StopTokenIDs, EOSTokenIDs: s.eos, IgnoreEOS: p.IgnoreEOS,
 	}
-	if err := sp.Validate(vocab); err != nil {
+	err := sp.Validate(vocab)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	for _, st := range p.Stop {
@@ -166,10 +178,18 @@ func (e *Engine) newSeq(ctx context.Context, req *GenerateRequest) (*seq, error)
 		}
 		s.maxStop = max(s.maxStop, len(st))
 	}
+	if s.stopRe, err = compileStopRegex(p.StopRegex); err != nil {
+		return nil, err
+	}
+	if s.matcher, err = e.compileConstraint(p); err != nil {
+		return nil, err
+	}
 	s.sampler = sample.New(sp, vocab, s.ids)
 	if e.tok != nil {
 		s.dec = e.tok.NewDecoder(s.ids, p.SkipSpecialTokens)
 	}
+	// Text the grammar forces at the start joins the prompt's prefill.
+	s.jumpForward(s.promptLen)
 	s.id = req.RID
 	if s.id == "" {
 		var b [16]byte
@@ -256,25 +276,39 @@ func (s *seq) accept(id int32, row []float32) {
 	}
 	if s.dec != nil && s.finish == nil {
 		s.text.WriteString(s.dec.Add(id))
+		s.checkStopRegex()
 		s.checkStopStrings()
 	}
+	s.acceptConstrained(id)
+	s.settle()
+}
+
+// settle applies the length limit and, once s is finished, flushes the
+// decoder and fixes the text released to the caller.
+func (s *seq) settle() {
 	if s.finish == nil && s.outputs() >= s.maxNew {
 		s.finish = &FinishReason{Type: "length", Length: s.outputs()}
 	}
-	if s.finish != nil {
-		if _, ok := s.finish.Matched.(string); !ok && s.dec != nil {
-			s.text.WriteString(s.dec.Flush())
-		}
+	if s.finish == nil {
+		return
+	}
+	_, byString := s.finish.Matched.(string)
+	if !byString && s.dec != nil {
+		s.text.WriteString(s.dec.Flush())
+	}
+	if byString {
+		s.shown = max(s.shown, s.stopAt)
+	} else {
 		s.shown = len(s.text.String())
-		if m, ok := s.finish.Matched.(string); ok {
-			s.shown = strings.Index(s.text.String(), m)
-		}
 	}
 }
 
 // checkStopStrings ends the sequence at the first stop string in the text,
 // and otherwise releases all text that cannot be the start of one.
 func (s *seq) checkStopStrings() {
+	if s.finish != nil {
+		return
+	}
 	text := s.text.String()
 	stops := s.req.Sampling.Stop
 	if len(stops) == 0 {
@@ -290,6 +324,7 @@ func (s *seq) checkStopStrings() {
 		}
 	}
 	if best >= 0 {
+		s.stopAt = best
 		return
 	}
 	// Hold back the longest suffix that is a prefix of a stop string.
@@ -317,7 +352,7 @@ func (s *seq) publish(err error) {
 			Finished:  s.finish != nil,
 			MetaInfo: MetaInfo{
 				ID: s.id, FinishReason: s.finish, PromptTokens: s.promptLen, CompletionTokens: s.outputs(),
-				CachedTokens: s.cached, E2ELatency: time.Since(s.start).Seconds(),
+				CachedTokens: s.cached, JumpForwardTokens: s.jumpTokens, E2ELatency: time.Since(s.start).Seconds(),
 				InputTokenLogprobs: s.inLP, OutputTokenLogprobs: s.outLP,
 				InputTopLogprobs: s.inTop, OutputTopLogprobs: s.outTop,
 			},

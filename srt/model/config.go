@@ -56,6 +56,7 @@ type RopeScaling struct {
 	HighFreqFactor                float64 `json:"high_freq_factor"`
 	OriginalMaxPositionEmbeddings float64 `json:"original_max_position_embeddings"`
 	MRoPESection                  []int   `json:"mrope_section"`
+	RopeTheta                     float64 `json:"rope_theta"` // only in transformers v5's rope_parameters
 }
 
 // ErrConfig reports a config that cannot describe a supported model.
@@ -74,6 +75,7 @@ type hfConfig struct {
 	RMSNormEps            float64         `json:"rms_norm_eps"`
 	RopeTheta             float64         `json:"rope_theta"`
 	RopeScaling           *RopeScaling    `json:"rope_scaling"`
+	RopeParameters        *RopeScaling    `json:"rope_parameters"`
 	TieWordEmbeddings     *bool           `json:"tie_word_embeddings"`
 	MaxPositionEmbeddings int             `json:"max_position_embeddings"`
 	AttentionBias         *bool           `json:"attention_bias"`
@@ -170,6 +172,12 @@ func ParseHFConfig(b []byte) (*Config, error) {
 	}
 	if c.RMSNormEps == 0 {
 		c.RMSNormEps = 1e-6
+	}
+	if c.RopeScaling == nil && h.RopeParameters != nil {
+		c.RopeScaling = h.RopeParameters
+		if c.RopeTheta == 0 {
+			c.RopeTheta = h.RopeParameters.RopeTheta
+		}
 	}
 	if c.RopeTheta == 0 {
 		c.RopeTheta = 10000

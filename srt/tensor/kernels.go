@@ -36,6 +36,9 @@ type kernelSet struct {
 	// q8pair, when set, is a Q8_0 dot taking two blocks per step with per-pair
 	// x data from q8Aux; it replaces q8dot for rows of two blocks or more.
 	q8pair func(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32
+	// q8rows4, when set, is q8pair over four weight rows (w + j*rowBytes)
+	// at once, storing the four dots in out[0:4]; nb must be even.
+	q8rows4 func(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
 	accum  accumFn
 	// softmax replaces x by softmax(scale*x), len(x) >= 1, scale > 0.
 	softmax func(x []float32, scale float32)

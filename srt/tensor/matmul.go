@@ -193,6 +193,11 @@ func (c *CPU) mmInt8(wk int) {
 		pair = nil
 	}
 	pairs := nb / 2
+	rows4 := c.k.q8rows4
+	if pair == nil || nb%2 != 0 {
+		rows4 = nil
+	}
+	_ = w.Data[R*rowBytes-1] // rows4 reads whole rows
 	for {
 		blk := int(j.next.Add(1) - 1)
 		if blk >= j.nblocks {
@@ -200,6 +205,15 @@ func (c *CPU) mmInt8(wk int) {
 		}
 		r0 := blk * j.rb
 		r1 := min(r0+j.rb, R)
+		if rows4 != nil {
+			for ; r0+4 <= r1; r0 += 4 {
+				wp := unsafe.Pointer(&w.Data[r0*rowBytes])
+				for i := 0; i < n; i++ {
+					o := out[i*R+r0 : i*R+r0+4]
+					rows4(&j.xq[i*K], &j.aux[i*pairs*32], wp, rowBytes, nb, &o[0])
+				}
+			}
+		}
 		for r := r0; r < r1; r++ {
 			wp := unsafe.Pointer(&w.Data[r*rowBytes])
 			if pair != nil {

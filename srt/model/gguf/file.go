@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"fmt"
+	"github.com/sglang-go/sglang/internal/mmap"
 	"math"
 
 	"github.com/sglang-go/sglang/srt/tensor"
@@ -10,7 +11,7 @@ import (
 // Open memory-maps the GGUF file at path and parses it. Call Close when the
 // tensors are no longer used.
 func Open(path string) (*File, error) {
-	b, closer, err := mapFile(path)
+	b, closer, err := mmap.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: open %s: %w", path, err)
 	}

@@ -3,6 +3,7 @@ package safetensors
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/sglang-go/sglang/internal/mmap"
 	"sort"
 
 	"github.com/sglang-go/sglang/srt/tensor"
@@ -44,7 +45,7 @@ func Parse(b []byte) (*File, error) {
 
 // Open memory-maps and parses the .safetensors file at path.
 func Open(path string) (*File, error) {
-	b, closer, err := mapFile(path)
+	b, closer, err := mmap.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: open %s: %w", path, err)
 	}

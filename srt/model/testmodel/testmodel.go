@@ -85,7 +85,7 @@ func (o *Options) defaults() error {
 	}
 	switch {
 	case o.Arch != "llama" && o.Arch != "qwen2":
-		return fmt.Errorf("%w: --arch %q (want llama or qwen2)", ErrOptions, o.Arch)
+		return fmt.Errorf("%w: --arch %q (want llama, qwen2, qwen2_vl or qwen2_5_vl)", ErrOptions, o.Arch)
 	case o.Hidden <= 0 || o.Layers <= 0 || o.Heads <= 0 || o.Intermediate <= 0 || o.Vocab <= 0:
 		return fmt.Errorf("%w: hidden, layers, heads, intermediate and vocab must be positive", ErrOptions)
 	case o.Heads%o.KVHeads != 0 || o.HeadDim%2 != 0:

@@ -67,3 +67,6 @@ func deq256F16(dst *float32, src unsafe.Pointer, n int)
 
 //go:noescape
 func deq256BF16(dst *float32, src unsafe.Pointer, n int)
+
+//go:noescape
+func q8Dot4VNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)

@@ -78,3 +78,10 @@ func Q8Dot2VNNI(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) flo
 // Deq256F16 / Deq256BF16 decode n values (n a multiple of 8) at src into dst (AVX2).
 func Deq256F16(dst *float32, src unsafe.Pointer, n int)  { deq256F16(dst, src, n) }
 func Deq256BF16(dst *float32, src unsafe.Pointer, n int) { deq256BF16(dst, src, n) }
+
+// Q8Dot4VNNI computes out[0:4]: the Q8Dot2VNNI dot of the activation (xq,
+// aux; its xd is folded into aux) with the four Q8_0 rows at w + j*rowBytes,
+// j < 4. nb must be even and >= 2.
+func Q8Dot4VNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32) {
+	q8Dot4VNNI(xq, aux, w, rowBytes, nb, out)
+}

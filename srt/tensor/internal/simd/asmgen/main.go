@@ -42,6 +42,7 @@ func generate() []byte {
 	g.softmax512()
 	g.quantActs512()
 	g.q8Dot2VNNI()
+	g.q8Dot4VNNI()
 	g.siluMul512()
 	return g.b.Bytes()
 }

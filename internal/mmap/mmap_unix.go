@@ -1,6 +1,8 @@
 //go:build unix
 
-package gguf
+// Package mmap maps model files read-only into memory, so weights are used
+// in place rather than copied. Where mmap is unavailable it reads the file.
+package mmap
 
 import (
 	"fmt"
@@ -9,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mapFile maps path read-only. An empty file gives an empty slice.
-func mapFile(path string) ([]byte, func() error, error) {
+// Map maps path read-only and returns the bytes and a function that unmaps them. An empty file gives an empty slice.
+func Map(path string) ([]byte, func() error, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err

@@ -1,11 +1,11 @@
 //go:build !unix
 
-package gguf
+package mmap
 
 import "os"
 
-// mapFile reads path into memory where mmap is unavailable.
-func mapFile(path string) ([]byte, func() error, error) {
+// Map reads path into memory where mmap is unavailable.
+func Map(path string) ([]byte, func() error, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
