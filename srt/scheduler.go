@@ -412,7 +412,7 @@ func (sc *scheduler) prefill() error {
 		parts = append(parts, part{s, complete, sampleAtEnd})
 	}
 	if len(parts) == 0 && decodeRows == 0 {
-		return nil
+		return sc.unstall()
 	}
 	if len(sc.batch.Tokens) > 0 {
 		if err := sc.forward(); err != nil {
@@ -466,6 +466,31 @@ func (sc *scheduler) prefill() error {
 	sc.e.log.Info(fmt.Sprintf("Prefill batch. #new-seq: %d, #new-token: %d, #cached-token: %d, token usage: %.2f, #running-req: %d, #queue-req: %d",
 		newSeqs, newTokens, cachedTokens, sc.usage(), len(sc.running), len(sc.waiting)))
 	return nil
+}
+
+// unstall makes room when a prefill step could run nothing because the KV
+// pool is full: running sequences decode (retracting the newest if needed),
+// else waiting sequences that hold slots (jump-forward leaves them waiting
+// mid-generation) give them back and will prefill again from the cache.
+func (sc *scheduler) unstall() error {
+	keep := 1 // the head of the queue keeps its slots, unless others run
+	if len(sc.running) > 0 {
+		keep = 0
+	}
+	freed := false
+	for _, s := range sc.waiting[min(keep, len(sc.waiting)):] {
+		if len(s.slots) > 0 || s.node != nil {
+			sc.release(s)
+			freed = true
+		}
+	}
+	switch {
+	case freed:
+		return nil
+	case len(sc.running) > 0:
+		return sc.decode()
+	}
+	return errors.New("KV pool exhausted by a single sequence")
 }
 
 // lastRowOf returns the index of s's last logits row in this step.

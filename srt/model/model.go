@@ -8,7 +8,10 @@
 // engine) decide which rows go into a batch and which KV slots they use.
 //
 // Architectures register by their Hugging Face name, like database/sql
-// drivers: LlamaForCausalLM and Qwen2ForCausalLM are built in.
+// drivers: LlamaForCausalLM and Qwen2ForCausalLM are built in, and the
+// vision-language Qwen2VLForConditionalGeneration and
+// Qwen2_5_VLForConditionalGeneration (a VisionModel: Qwen2 with M-RoPE plus
+// a vision tower whose image features enter through Batch.Embeds).
 package model
 
 import (

@@ -33,17 +33,50 @@ func (f *samplingFields) toSampling(maxTokens *int) (srt.SamplingParams, int, er
 		return srt.SamplingParams{}, 0, fmt.Errorf("%w: logit_bias", ErrNotSupported)
 	}
 	if !isNull(f.ResponseFormat) {
-		var rf struct {
-			Type string `json:"type"`
+		schema, err := responseFormatSchema(f.ResponseFormat)
+		if err != nil {
+			return srt.SamplingParams{}, 0, err
 		}
-		if err := json.Unmarshal(f.ResponseFormat, &rf); err != nil {
-			return srt.SamplingParams{}, 0, badRequest("response_format: %v", err)
-		}
-		if rf.Type != "" && rf.Type != "text" {
-			return srt.SamplingParams{}, 0, fmt.Errorf("%w: response_format %q (constrained decoding)", ErrNotSupported, rf.Type)
+		if schema != nil {
+			if !isNull(ns.JSONSchema) || (ns.Regex != nil && *ns.Regex != "") {
+				return srt.SamplingParams{}, 0, badRequest("response_format: give either response_format or regex/json_schema")
+			}
+			ns.JSONSchema = schema
 		}
 	}
 	return ns.Params()
+}
+
+// responseFormatSchema reads OpenAI's response_format: "text" constrains
+// nothing, "json_object" any JSON object (as SGLang does, the schema
+// {"type":"object"}), and "json_schema" the schema under json_schema.schema.
+func responseFormatSchema(raw json.RawMessage) (json.RawMessage, error) {
+	var rf struct {
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Name   string          `json:"name"`
+			Schema json.RawMessage `json:"schema"`
+			Strict *bool           `json:"strict"`
+		} `json:"json_schema"`
+	}
+	if err := json.Unmarshal(raw, &rf); err != nil {
+		return nil, badRequest("response_format: %v", err)
+	}
+	switch rf.Type {
+	case "", "text":
+		return nil, nil
+	case "json_object":
+		return json.RawMessage(`{"type":"object"}`), nil
+	case "json_schema":
+		if rf.JSONSchema == nil || isNull(rf.JSONSchema.Schema) {
+			return nil, badRequest("response_format: json_schema.schema is required")
+		}
+		if t := bytes.TrimSpace(rf.JSONSchema.Schema); t[0] != '{' {
+			return nil, badRequest("response_format: json_schema.schema must be an object")
+		}
+		return rf.JSONSchema.Schema, nil
+	}
+	return nil, fmt.Errorf("%w: response_format %q (json_object and json_schema are)", ErrNotSupported, rf.Type)
 }
 
 // parseMessages reads OpenAI chat messages into template messages. Image

@@ -124,18 +124,50 @@ func (ns *NativeSampling) Params() (srt.SamplingParams, int, error) {
 		p.Seed = &s
 	}
 	switch {
-	case ns.Regex != nil && *ns.Regex != "":
-		return p, 0, fmt.Errorf("%w: regex (constrained decoding)", ErrNotSupported)
-	case !isNull(ns.JSONSchema):
-		return p, 0, fmt.Errorf("%w: json_schema (constrained decoding)", ErrNotSupported)
-	case !isNull(ns.StopRegex):
-		return p, 0, fmt.Errorf("%w: stop_regex", ErrNotSupported)
 	case ns.EBNF != nil && *ns.EBNF != "":
-		return p, 0, fmt.Errorf("%w: ebnf (constrained decoding)", ErrNotSupported)
+		return p, 0, fmt.Errorf("%w: ebnf (only regex and json_schema constraints are supported)", ErrNotSupported)
 	case !isNull(ns.StructuralTag):
-		return p, 0, fmt.Errorf("%w: structural_tag (constrained decoding)", ErrNotSupported)
+		return p, 0, fmt.Errorf("%w: structural_tag (only regex and json_schema constraints are supported)", ErrNotSupported)
+	}
+	if ns.Regex != nil {
+		p.Regex = *ns.Regex
+	}
+	var err error
+	if p.JSONSchema, err = schemaText(ns.JSONSchema); err != nil {
+		return p, 0, err
+	}
+	if !isNull(ns.StopRegex) {
+		var sr StringList
+		if err := json.Unmarshal(ns.StopRegex, &sr); err != nil {
+			return p, 0, badRequest("stop_regex: %v", err)
+		}
+		p.StopRegex = sr
 	}
 	return p, n, checkSampling(p, n)
+}
+
+// schemaText reads json_schema, which SGLang takes as a string holding the
+// schema; an inline schema object is accepted too. null or "" mean none.
+func schemaText(raw json.RawMessage) (string, error) {
+	t := bytes.TrimSpace(raw)
+	if isNull(t) {
+		return "", nil
+	}
+	switch t[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(t, &s); err != nil {
+			return "", badRequest("json_schema: %v", err)
+		}
+		return s, nil
+	case '{', 't', 'f': // an object, or a boolean schema
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, t); err != nil {
+			return "", badRequest("json_schema: %v", err)
+		}
+		return buf.String(), nil
+	}
+	return "", badRequest("json_schema: want a string or an object")
 }
 
 // checkSampling validates ranges as SGLang's SamplingParams.verify does.

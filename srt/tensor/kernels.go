@@ -15,6 +15,10 @@ import (
 // weight type; acc selects += over =.
 type tileFn func(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
 
+// mvFn computes out[j] = sum_{t<k} x[t]*w_j[t] for j < 4, w_j = w + j*wstride
+// bytes holding values of the kernel's weight type; k % 32 == 0, k > 0.
+type mvFn func(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
+
 // q8DotFn returns sum over nb blocks of xd[b]*d_w[b]*sum_j xq[32b+j]*q_w[b][j],
 // with w pointing at nb Q8_0 blocks (q4dot: Q4_0 blocks, q = nibble-8).
 type q8DotFn func(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
@@ -25,21 +29,24 @@ type accumFn func(out, v []float32, vstride int, slots []int32, p []float32, hd 
 // kernelSet is one ISA's choice of kernels, fixed at NewCPU.
 type kernelSet struct {
 	name   string
-	mr     int                                      // max x rows per tile call
-	direct [Q4_0 + 1]tileFn                         // tiles reading weights in place (nil: dequantize first)
-	dmax   [Q4_0 + 1]int                            // use direct tiles when n <= dmax (F32: always when set)
-	f32    tileFn                                   // tile over dequantized f32 panels
-	deq    func(dst []float32, src []byte, t DType) // dequantize a run of values
-	q8dot  q8DotFn
-	q4dot  q8DotFn
-	qacts  func(q []int8, d, x []float32) // quantize activations (see quantActsGo)
+	mr     int              // max x rows per tile call
+	direct [Q4_0 + 1]tileFn // tiles reading weights in place (nil: dequantize first)
+	dmax   [Q4_0 + 1]int    // use direct tiles when n <= dmax (F32: always when set)
+	f32    tileFn           // tile over dequantized f32 panels
+	// mv, when set for a type, is the n == 1 matvec over four weight rows
+	// (w + j*wstride bytes) with k a positive multiple of 32: out[j] = x·w_j.
+	mv    [Q4_0 + 1]mvFn
+	deq   func(dst []float32, src []byte, t DType) // dequantize a run of values
+	q8dot q8DotFn
+	q4dot q8DotFn
+	qacts func(q []int8, d, x []float32) // quantize activations (see quantActsGo)
 	// q8pair, when set, is a Q8_0 dot taking two blocks per step with per-pair
 	// x data from q8Aux; it replaces q8dot for rows of two blocks or more.
 	q8pair func(xq *int8, xd *float32, aux *int32, w unsafe.Pointer, nb int) float32
 	// q8rows4, when set, is q8pair over four weight rows (w + j*rowBytes)
 	// at once, storing the four dots in out[0:4]; nb must be even.
 	q8rows4 func(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
-	accum  accumFn
+	accum   accumFn
 	// softmax replaces x by softmax(scale*x), len(x) >= 1, scale > 0.
 	softmax func(x []float32, scale float32)
 	// silu computes gate = silu(gate)*up over len(gate) >= 1 values.

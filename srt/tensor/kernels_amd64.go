@@ -39,6 +39,7 @@ func archKernels(f simd.Features) *kernelSet {
 		ks.direct[F32], ks.dmax[F32] = simd.Tile512F32, directMax512
 		ks.direct[F16], ks.dmax[F16] = simd.Tile512F16, directMax512
 		ks.direct[BF16], ks.dmax[BF16] = simd.Tile512BF16, directMax512
+		ks.mv[F32], ks.mv[F16], ks.mv[BF16] = simd.MV512F32, simd.MV512F16, simd.MV512BF16
 		return ks
 	case f.AVX2:
 		return &kernelSet{

@@ -75,7 +75,7 @@ func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
 			j.direct = d
 		}
 		j.kc = K
-		if K > 1024 {
+		if K > 1024 && (n > 1 || j.direct == nil) {
 			j.kc = 512
 		}
 		j.rb = 64
@@ -142,6 +142,10 @@ func (c *CPU) mmWorker(wk int) {
 	esz := w.DType.BlockBytes() / w.DType.BlockSize() // only used for direct (plain) types
 	mr := c.k.mr
 	sc := &c.scratch[wk]
+	var mv mvFn
+	if n == 1 && j.direct != nil && K%32 == 0 {
+		mv = c.k.mv[w.DType]
+	}
 	for {
 		blk := int(j.next.Add(1) - 1)
 		if blk >= j.nblocks {
@@ -149,6 +153,14 @@ func (c *CPU) mmWorker(wk int) {
 		}
 		r0 := blk * j.rb
 		nr := min(j.rb, R-r0)
+		if mv != nil {
+			for ; nr >= 4; r0, nr = r0+4, nr-4 {
+				mv(K, &x[0], unsafe.Pointer(&w.Data[r0*rowBytes]), rowBytes, &out[r0])
+			}
+			if nr == 0 {
+				continue
+			}
+		}
 		for k0 := 0; k0 < K; k0 += j.kc {
 			kk := min(j.kc, K-k0)
 			tile := j.direct

@@ -70,3 +70,12 @@ func deq256BF16(dst *float32, src unsafe.Pointer, n int)
 
 //go:noescape
 func q8Dot4VNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
+
+//go:noescape
+func mv512F32(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
+
+//go:noescape
+func mv512F16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
+
+//go:noescape
+func mv512BF16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)

@@ -85,3 +85,18 @@ func Deq256BF16(dst *float32, src unsafe.Pointer, n int) { deq256BF16(dst, src, 
 func Q8Dot4VNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32) {
 	q8Dot4VNNI(xq, aux, w, rowBytes, nb, out)
 }
+
+// MV512F32 (and the F16/BF16 variants) compute out[j] = x · w_j for the
+// four rows w_j = w + j*wstride bytes, k a positive multiple of 32 (the
+// batch-1 decode matvec). AVX512.
+func MV512F32(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
+	mv512F32(k, x, w, wstride, out)
+}
+
+func MV512F16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
+	mv512F16(k, x, w, wstride, out)
+}
+
+func MV512BF16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
+	mv512BF16(k, x, w, wstride, out)
+}

@@ -1,0 +1,100 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// checkMatVecKernels calls the kernel set's batch-1 multi-row kernels (mv,
+// q8rows4) directly on four rows of a random matrix and compares each dot
+// with the reference; it reports whether a kernel ran.
+func checkMatVecKernels(t *testing.T, ks *kernelSet, rng *rand.Rand, dt DType, cols int) bool {
+	t.Helper()
+	w := randMatrix(t, rng, dt, 4, cols)
+	x := randVec(rng, cols)
+	got := []float32{float32(math.NaN()), float32(math.NaN()), float32(math.NaN()), float32(math.NaN())}
+	want := make([]float32, 4)
+	rb := dt.RowBytes(cols)
+	wp := unsafe.Pointer(&w.Data[0])
+	switch {
+	case dt == Q8_0 && ks.q8rows4 != nil && cols%64 == 0:
+		xq, xd := quantizeActs(nil, nil, x, quantActsGo)
+		aux := make([]int32, cols/64*32)
+		q8Aux(aux, xq, xd)
+		ks.q8rows4(&xq[0], &aux[0], wp, rb, cols/32, &got[0])
+		RefMatMulQ8(want, x, 1, w)
+	case ks.mv[dt] != nil && cols%32 == 0:
+		ks.mv[dt](cols, &x[0], wp, rb, &got[0])
+		RefMatMul(want, x, 1, w)
+	default:
+		return false
+	}
+	scale := absMatMul(x, 1, w)
+	for j := range got {
+		if d := abs32(got[j] - want[j]); !(d <= 2e-6*(scale[j]+1)) {
+			t.Fatalf("%s %v cols=%d: row %d = %g, want %g (scale %g)", ks.name, dt, cols, j, got[j], want[j], scale[j])
+		}
+	}
+	return true
+}
+
+func TestMatVecKernels(t *testing.T) {
+	rng := newRand(11)
+	for _, isa := range ISAs() {
+		ks := pickKernels(isa)
+		ran := 0
+		for _, dt := range allTypes {
+			for _, cols := range []int{32, 64, 128, 896, 4864} {
+				t.Run(fmt.Sprintf("%s/%v/%d", isa, dt, cols), func(t *testing.T) {
+					if checkMatVecKernels(t, ks, rng, dt, cols) {
+						ran++
+					}
+				})
+			}
+		}
+		if isa == "avx512" && ran == 0 {
+			t.Errorf("%s: no batch-1 kernel ran", isa)
+		}
+	}
+}
+
+// Batch-1 MatMul over row counts around the 4-row kernels and the 16-row
+// work blocks, with column counts the multi-row kernels take.
+func TestMatVecShapes(t *testing.T) {
+	rng := newRand(12)
+	for _, isa := range ISAs() {
+		c := NewCPU(Options{Threads: 2, ISA: isa})
+		for _, dt := range allTypes {
+			for _, s := range []struct{ rows, cols int }{{3, 64}, {4, 64}, {5, 128}, {19, 96}, {33, 896}, {70, 1088}} {
+				t.Run(fmt.Sprintf("%s/%v/%dx%d", isa, dt, s.rows, s.cols), func(t *testing.T) {
+					checkMatMul(t, c, rng, dt, 1, s.rows, s.cols)
+				})
+			}
+		}
+		c.Close()
+	}
+}
+
+func FuzzMatVec(f *testing.F) {
+	f.Add(uint64(1), uint8(0), uint16(7), uint8(1))
+	f.Add(uint64(2), uint8(3), uint16(4), uint8(14))
+	f.Add(uint64(3), uint8(1), uint16(37), uint8(3))
+	ks := make([]*kernelSet, 0, 3)
+	for _, isa := range ISAs() {
+		ks = append(ks, pickKernels(isa))
+	}
+	f.Fuzz(func(t *testing.T, seed uint64, dt uint8, rows uint16, blocks uint8) {
+		typ := allTypes[int(dt)%len(allTypes)]
+		cols := 32 * (1 + int(blocks)%160)
+		rng := rand.New(rand.NewPCG(seed, 5))
+		for _, k := range ks {
+			checkMatVecKernels(t, k, rng, typ, cols)
+		}
+		c := NewCPU(Options{Threads: 2})
+		defer c.Close()
+		checkMatMul(t, c, rng, typ, 1, 1+int(rows)%70, cols)
+	})
+}
