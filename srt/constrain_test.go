@@ -112,10 +112,16 @@ func TestTutorialRegexesThroughEngine(t *testing.T) {
 	}{
 		{"ip", ipRegex, ipPrompt, 32, false},
 		{"character", characterRegex, characterPrompt, 300, false},
+		// The JSON-validity check runs on the JSON-safe variant (the tutorial's
+		// own regex admits raw tabs in strings and "10." numbers).
 		{"character-json-safe", jsonSafeCharacter, characterPrompt, 300, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			seeds := seeds
+			if c.json {
+				seeds /= 2 // same automaton shape as "character"; keep the package fast
+			}
 			full := regexp.MustCompile(`^(?:` + c.pattern + `)$`)
 			p := DefaultSamplingParams()
 			p.MaxNewTokens, p.Regex = c.maxNew, c.pattern
@@ -123,7 +129,11 @@ func TestTutorialRegexesThroughEngine(t *testing.T) {
 			for i := range reqs {
 				reqs[i] = &GenerateRequest{Text: c.prompt, Sampling: seeded(p, uint64(i))}
 			}
-			outs := runAll(t, eng, reqs)
+			// In waves that fit the KV pool, so that retraction does not churn.
+			var outs []*GenerateOutput
+			for i := 0; i < len(reqs); i += 50 {
+				outs = append(outs, runAll(t, eng, reqs[i:min(i+50, len(reqs))])...)
+			}
 			distinct := map[string]bool{}
 			jumped := 0
 			for _, out := range outs {
@@ -193,7 +203,7 @@ func TestMixedBatchMatchesAlone(t *testing.T) {
 		eng := storiesEngineOpts(t, Options{Threads: 2, DisableJumpForward: !jf})
 		mk := func() []*GenerateRequest {
 			var reqs []*GenerateRequest
-			for i, pr := range []string{"Once upon a time", "Lily and Tom", "The cat"} {
+			for i, pr := range []string{"Once upon a time", "Lily and Tom"} {
 				free := greedyParams(40 + i)
 				ip := greedyParams(32)
 				ip.Regex = ipRegex
@@ -262,7 +272,7 @@ func TestStopRegex(t *testing.T) {
 	}
 }
 
-func storiesEngineOpts(t *testing.T, o Options) *Engine {
+func storiesEngineOpts(t testing.TB, o Options) *Engine {
 	t.Helper()
 	o.ModelPath = shared.Path(t, "models", "stories260K")
 	eng, err := NewEngine(context.Background(), o)

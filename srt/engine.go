@@ -5,6 +5,20 @@
 // Generate streams a request's outputs; cancelling its context frees its KV
 // slots at the next step. The engine joins the stages (tokenizer, model,
 // sampler, detokenizer); the model knows nothing of scheduling.
+//
+// Constrained decoding: a request's regex, JSON schema or choices compile
+// (through a per-engine LRU, before the request reaches the scheduler, so
+// that a bad pattern is an ErrInvalidRequest naming where and why) into a
+// constrain.Matcher. Each step masks the logits row to the tokens the
+// grammar allows; EOS is allowed only where the output fully matches, and
+// once nothing else can follow, EOS is appended without a forward step
+// (finish reason "stop", matched = that EOS id). Jump-forward (on unless
+// Options.DisableJumpForward) appends text the grammar forces, re-tokenized
+// together with the last few output tokens, and prefills it as one chunk
+// instead of decoding it token by token; MetaInfo.JumpForwardTokens counts
+// those tokens. Because the model then sees the tokenizer's token boundaries
+// rather than its own choices, later free text can differ from a run with
+// jump-forward off, even at temperature 0.
 package srt
 
 import (
@@ -83,8 +97,8 @@ type Engine struct {
 	tok   *tokenizer.Tokenizer // nil when the model folder has none
 	// ggufChatTemplate is a GGUF file's tokenizer.chat_template.
 	ggufChatTemplate string
-	cfg   *model.Config
-	info  ModelInfo
+	cfg              *model.Config
+	info             ModelInfo
 
 	submit    chan *seq
 	ctrl      chan func(*scheduler)

@@ -202,9 +202,12 @@ func (c *Client) CachePrefix(ctx context.Context, p *ir.Prompt) error {
 	return err
 }
 
-// ScoreChoices runs select's requests exactly as SGLang's frontend does.
+// ScoreChoices runs select's requests as SGLang's frontend does, except
+// that the unconditional request sets logprob_start_len 0: a server whose
+// default (-1) returns no input logprobs would otherwise give none to
+// score (our own server does so).
 func (c *Client) ScoreChoices(ctx context.Context, p *ir.Prompt, choices []string, uncond bool) (*ir.ChoiceLogprobs, error) {
-	return scoreChoices(ctx, c, p, choices, uncond, nil)
+	return scoreChoices(ctx, c, p, choices, uncond, ptr(0))
 }
 
 // FlushCache asks the server to empty its prefix cache.

@@ -125,7 +125,7 @@ func TestSelectPayloads(t *testing.T) {
 		`{"text":"The sky is","sampling_params":{"max_new_tokens":0}}`,
 		`{"text":["The sky is red wine","The sky is blue"],"sampling_params":{"max_new_tokens":0,"temperature":0},
 		  "return_logprob":true,"return_text_in_logprobs":true,"logprob_start_len":3}`,
-		`{"input_ids":[[11,12],[21]],"sampling_params":{"max_new_tokens":0},"return_logprob":true}`,
+		`{"input_ids":[[11,12],[21]],"sampling_params":{"max_new_tokens":0},"return_logprob":true,"logprob_start_len":0}`,
 	}
 	if len(fs.bodies) != len(wants) {
 		t.Fatalf("%d requests, want %d", len(fs.bodies), len(wants))

@@ -165,9 +165,6 @@ func (e *Engine) toSRT(req *GenerateRequest) ([]*srt.GenerateRequest, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, fmt.Errorf("%w: sampling params: %w", ir.ErrInvalid, err)
 	}
-	if w.Regex != nil || w.JSONSchema != nil || w.StopRegex != nil {
-		return nil, fmt.Errorf("%w: the in-process engine does not support regex, json_schema or stop_regex constraints yet", ir.ErrUnsupported)
-	}
 	sp := srt.DefaultSamplingParams()
 	set(&sp.MaxNewTokens, w.MaxNewTokens)
 	set(&sp.MinNewTokens, w.MinNewTokens)
@@ -180,6 +177,11 @@ func (e *Engine) toSRT(req *GenerateRequest) ([]*srt.GenerateRequest, error) {
 	set(&sp.IgnoreEOS, w.IgnoreEOS)
 	set(&sp.SkipSpecialTokens, w.SkipSpecialTokens)
 	sp.Stop, sp.StopTokenIDs = w.Stop, w.StopTokenIDs
+	set(&sp.Regex, w.Regex)
+	set(&sp.JSONSchema, w.JSONSchema)
+	if w.StopRegex != nil {
+		sp.StopRegex = []string{*w.StopRegex}
+	}
 	base := srt.GenerateRequest{Sampling: sp, LogprobStartLen: -1}
 	set(&base.ReturnLogprob, req.ReturnLogprob)
 	set(&base.LogprobStartLen, req.LogprobStartLen)

@@ -5,8 +5,8 @@
 //
 // Both implement ir.Backend, ir.Streamer, ir.PrefixCacher and
 // ir.ChoiceScorer; Endpoint also forwards images (ir.ImageAcceptor), while
-// Engine rejects images and regex/JSON constraints with errors wrapping
-// ir.ErrUnsupported until srt supports them.
+// Engine rejects images with errors wrapping ir.ErrUnsupported until srt
+// supports them. Both pass regex, json_schema and stop_regex constraints on.
 package runtime
 
 import (

@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memFrac := fs.Float64("mem-fraction-static", 0, "accepted for compatibility; ignored on CPU (use --max-total-tokens)")
 	policy := fs.String("schedule-policy", "lpm", "waiting-queue order: lpm or fcfs")
 	noRadix := fs.Bool("disable-radix-cache", false, "turn prefix caching off")
+	noJump := fs.Bool("disable-jump-forward", false, "decode text a regex/JSON-schema constraint forces token by token")
 	chunked := fs.Int("chunked-prefill-size", 0, "most prompt tokens in one prefill step (0: 2048)")
 	apiKey := fs.String("api-key", "", "require this key as 'Authorization: Bearer KEY'")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warning, error")
@@ -52,7 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	eng, err := srt.NewEngine(ctx, srt.Options{ModelPath: *modelPath, Threads: *threads, ContextLength: *ctxLen,
 		MaxTotalTokens: *maxTotal, MaxRunningRequests: *maxRunning, ChunkedPrefillSize: *chunked,
-		SchedulePolicy: *policy, DisableRadixCache: *noRadix, Logger: log, Hub: hub.Options{Progress: stderr}})
+		SchedulePolicy: *policy, DisableRadixCache: *noRadix, DisableJumpForward: *noJump, Logger: log, Hub: hub.Options{Progress: stderr}})
 	if err != nil {
 		return err
 	}

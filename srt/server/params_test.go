@@ -108,9 +108,9 @@ func TestParseGenerate(t *testing.T) {
 		{name: "top_k", body: `{"text": "a", "sampling_params": {"top_k": -2}}`, err: ErrBadRequest, msg: "top_k"},
 		{name: "n zero", body: `{"text": "a", "sampling_params": {"n": 0}}`, err: ErrBadRequest, msg: "n must"},
 		{name: "seed", body: `{"text": "a", "sampling_params": {"sampling_seed": -3}}`, err: ErrBadRequest, msg: "sampling_seed"},
-		{name: "regex", body: `{"text": "a", "sampling_params": {"regex": "a+"}}`, err: ErrNotSupported, msg: "regex"},
-		{name: "json_schema", body: `{"text": "a", "sampling_params": {"json_schema": "{}"}}`, err: ErrNotSupported},
-		{name: "stop_regex", body: `{"text": "a", "sampling_params": {"stop_regex": ["x"]}}`, err: ErrNotSupported},
+		{name: "ebnf", body: `{"text": "a", "sampling_params": {"ebnf": "root ::= x"}}`, err: ErrNotSupported, msg: "ebnf"},
+		{name: "json_schema type", body: `{"text": "a", "sampling_params": {"json_schema": 12}}`, err: ErrBadRequest, msg: "json_schema"},
+		{name: "stop_regex type", body: `{"text": "a", "sampling_params": {"stop_regex": 5}}`, err: ErrBadRequest, msg: "stop_regex"},
 		{name: "length mismatch", body: `{"text": ["a", "b"], "rid": ["x"]}`, err: ErrBadRequest, msg: "rid"},
 		{name: "images", body: `{"text": "a", "image_data": "data:,"}`, err: ErrBadRequest, msg: "images"},
 		{name: "too many", body: `{"text": ["a", "b"], "sampling_params": {"n": 2500}}`, err: ErrBadRequest, msg: "at most"},
@@ -139,7 +139,9 @@ func TestParseGenerate(t *testing.T) {
 
 func FuzzParseGenerate(f *testing.F) {
 	for _, s := range []string{`{"text": "a"}`, `{"text": ["a", "b"], "sampling_params": [{}, null]}`,
-		`{"input_ids": [[1], [2]], "rid": ["a", null]}`, `{"text": "a", "sampling_params": {"stop": "x", "n": 2}}`, `null`, `[]`} {
+		`{"input_ids": [[1], [2]], "rid": ["a", null]}`, `{"text": "a", "sampling_params": {"stop": "x", "n": 2}}`, `null`, `[]`,
+		`{"text": "a", "sampling_params": {"json_schema": {"type": "object"}, "stop_regex": ["a+"]}}`,
+		`{"text": "a", "sampling_params": {"regex": "[0-9]+", "json_schema": "true"}}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {

@@ -98,3 +98,37 @@ func BenchmarkAttention(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatVecStream is batch-1 decode over a stack of layer-shaped
+// weights larger than the last-level cache (f16: 105 MB), so the figure is
+// the DRAM streaming rate the matvec kernels reach (BenchmarkMatMul's layer
+// shapes fit in a 32 MB L3).
+func BenchmarkMatVecStream(b *testing.B) {
+	if testing.Short() {
+		b.Skip("100+ MB of weights skipped in -short")
+	}
+	c := NewCPU(Options{Threads: *modelThreads, ISA: *benchISA})
+	defer c.Close()
+	for _, dt := range []DType{F32, F16, Q8_0, Q4_0} {
+		b.Run(fmtDType(dt), func(b *testing.B) {
+			var ws []*Matrix
+			size := 0
+			for range 6 {
+				for _, s := range []struct{ r, k int }{{4864, 896}, {896, 4864}} {
+					w := benchMatrix(b, dt, s.r, s.k)
+					ws = append(ws, w)
+					size += len(w.Data)
+				}
+			}
+			x := randVec(newRand(3), 4864)
+			out := make([]float32, 4864)
+			b.ResetTimer()
+			for range b.N {
+				for _, w := range ws {
+					c.MatMul(out[:w.Rows], x[:w.Cols], 1, w)
+				}
+			}
+			b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+	}
+}

@@ -47,6 +47,9 @@ type CPU struct {
 
 	scratch []workerScratch
 	closed  bool
+	// fixedBlocks disables guided row ranges in MatMul (for tests and A/B
+	// benchmarks).
+	fixedBlocks bool
 }
 
 // workerScratch is per-worker memory reused across calls.

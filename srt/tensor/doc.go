@@ -11,6 +11,10 @@
 //   - Kernels are picked once in [NewCPU] by CPU features (AVX-512, AVX2/FMA,
 //     or portable Go); every fast kernel has a pure-Go reference twin
 //     (RefMatMul, RefAttention, ...) that the tests compare it with.
+//   - Batch-1 decode (n == 1, and the int8 path's n <= 8) is bound by
+//     weight streaming: it runs four-row kernels (one activation load per
+//     four rows, software prefetch ahead of the hardware's page-bounded
+//     streams) over row ranges handed out in shrinking, guided chunks.
 //   - Shape mismatches are programming errors: the kernels panic with a
 //     "tensor:"-prefixed message, like an out-of-range slice index would.
 //     Use [CheckMatMul] and [CheckAttention] to validate untrusted shapes.

@@ -46,6 +46,9 @@ type kernelSet struct {
 	// q8rows4, when set, is q8pair over four weight rows (w + j*rowBytes)
 	// at once, storing the four dots in out[0:4]; nb must be even.
 	q8rows4 func(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
+	// q4rows4, when set, is the Q4_0 int8 dot over four weight rows with
+	// the activation prepared by q4Aux; nb must be even.
+	q4rows4 func(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
 	accum   accumFn
 	// softmax replaces x by softmax(scale*x), len(x) >= 1, scale > 0.
 	softmax func(x []float32, scale float32)
@@ -197,6 +200,38 @@ func q8Aux(aux []int32, xq []int8, xd []float32) {
 			bits := int32(math.Float32bits(xd[2*p+h]))
 			for t := 0; t < 8; t++ {
 				a[16+8*h+t] = bits
+			}
+		}
+	}
+}
+
+// q4Aux fills aux (len(xd)/2*48 values) for the q4rows4 kernel: per pair of
+// blocks b, b+1, the 64 quants as bytes in the nibble order [b low 16, b+1
+// low 16, b high 16, b+1 high 16] (q[0:16] of a block meets the low nibbles),
+// then 16 int32 with lane 0 = -8*sum(q_b), lane 4 = -8*sum(q_b+1), then 16
+// float32 bits: b's scale in lanes 0-3 and 8-11, b+1's in 4-7 and 12-15.
+func q4Aux(aux []int32, xq []int8, xd []float32) {
+	for p := 0; p < len(xd)/2; p++ {
+		a := aux[48*p : 48*p+48]
+		q := xq[64*p : 64*p+64]
+		for c := 0; c < 4; c++ { // 16-byte chunks: b lo, b+1 lo, b hi, b+1 hi
+			src := q[32*(c%2)+16*(c/2):]
+			for t := 0; t < 4; t++ {
+				a[4*c+t] = int32(uint32(uint8(src[4*t])) | uint32(uint8(src[4*t+1]))<<8 |
+					uint32(uint8(src[4*t+2]))<<16 | uint32(uint8(src[4*t+3]))<<24)
+			}
+		}
+		clear(a[16:32])
+		for h := 0; h < 2; h++ {
+			var s int32
+			for _, v := range q[32*h : 32*h+32] {
+				s += int32(v)
+			}
+			a[16+4*h] = -8 * s
+			bits := int32(math.Float32bits(xd[2*p+h]))
+			for t := 0; t < 4; t++ {
+				a[32+4*h+t] = bits
+				a[40+4*h+t] = bits
 			}
 		}
 	}

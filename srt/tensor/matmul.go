@@ -23,17 +23,22 @@ func CheckMatMul(out, x []float32, n int, w *Matrix) error {
 
 // mmJob is the state of one MatMul shared by the workers.
 type mmJob struct {
-	out, x  []float32
-	n       int
-	w       *Matrix
-	direct  tileFn // nil: dequantize panels
-	int8    bool   // Q8_0 int8 path
-	kc, rb  int    // K block and weight-row block
-	nblocks int
-	next    atomic.Int64
-	xq      []int8
-	xd      []float32
-	aux     []int32 // per-pair data of the q8pair kernel
+	out, x []float32
+	n      int
+	w      *Matrix
+	direct tileFn // nil: dequantize panels
+	int8   bool   // Q8_0/Q4_0 int8 path
+	kc, rb int    // K block and weight-row block (fixed blocks)
+	rows   int    // R
+	// guided hands out shrinking row ranges (see take): batch-1 style
+	// calls whose row ranges need no scratch, so big ranges are free.
+	guided     bool
+	gmin, gmax int // guided range bounds in rows (multiples of 4)
+	threads    int
+	next       atomic.Int64 // first row not yet handed out
+	xq         []int8
+	xd         []float32
+	aux        []int32 // per-pair activation data: q8Aux (q8pair, q8rows4) or q4Aux (q4rows4)
 }
 
 // MatMul computes out = x · wᵀ: out[i*w.Rows+r] = sum_k x[i*w.Cols+k] * W[r][k]
@@ -59,15 +64,10 @@ func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
 		j.int8 = true
 		j.xq, j.xd = quantizeActs(j.xq, j.xd, x[:n*K], c.k.qacts)
 		if w.DType == Q8_0 && c.k.q8pair != nil && K >= 64 {
-			pairs := K / 64
-			if cap(j.aux) < n*pairs*32 {
-				j.aux = make([]int32, n*pairs*32)
-			}
-			j.aux = j.aux[:n*pairs*32]
-			for i := 0; i < n; i++ {
-				nb := K / 32
-				q8Aux(j.aux[i*pairs*32:(i+1)*pairs*32], j.xq[i*K:(i+1)*K], j.xd[i*nb:(i+1)*nb])
-			}
+			j.aux = fillAux(j.aux, 32, q8Aux, j.xq, j.xd, n, K)
+		}
+		if w.DType == Q4_0 && c.k.q4rows4 != nil && K%64 == 0 {
+			j.aux = fillAux(j.aux, 48, q4Aux, j.xq, j.xd, n, K)
 		}
 		j.kc, j.rb = K, 16
 	} else {
@@ -83,14 +83,36 @@ func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
 			j.rb = 16
 		}
 	}
-	j.nblocks = (R + j.rb - 1) / j.rb
+	j.rows, j.threads = R, c.threads
+	j.guided = !c.fixedBlocks && (j.int8 || (n == 1 && j.direct != nil))
+	single := R <= j.rb
+	if j.guided {
+		rowBytes := w.DType.RowBytes(K)
+		j.gmin = max(4, guidedMinBytes/rowBytes&^3)
+		j.gmax = max(j.gmin, guidedMaxBytes/rowBytes&^3)
+		single = R <= j.gmin
+	}
 	j.next.Store(0)
-	if j.nblocks == 1 {
+	if single {
 		c.mmWorker(0)
 	} else {
 		c.run(c.mmTask)
 	}
 	j.out, j.x, j.w = nil, nil, nil
+}
+
+// fillAux sizes aux to n activation rows of K/64 pairs times stride values
+// and fills each row's part with fill (q8Aux or q4Aux).
+func fillAux(aux []int32, stride int, fill func(aux []int32, xq []int8, xd []float32), xq []int8, xd []float32, n, K int) []int32 {
+	pairs, nb := K/64, K/32
+	if cap(aux) < n*pairs*stride {
+		aux = make([]int32, n*pairs*stride)
+	}
+	aux = aux[:n*pairs*stride]
+	for i := 0; i < n; i++ {
+		fill(aux[i*pairs*stride:(i+1)*pairs*stride], xq[i*K:(i+1)*K], xd[i*nb:(i+1)*nb])
+	}
+	return aux
 }
 
 // quantizeActs quantizes x (length a multiple of 32) to int8 blocks with one
@@ -147,12 +169,11 @@ func (c *CPU) mmWorker(wk int) {
 		mv = c.k.mv[w.DType]
 	}
 	for {
-		blk := int(j.next.Add(1) - 1)
-		if blk >= j.nblocks {
+		r0, r1 := j.take()
+		if r0 >= R {
 			return
 		}
-		r0 := blk * j.rb
-		nr := min(j.rb, R-r0)
+		nr := r1 - r0
 		if mv != nil {
 			for ; nr >= 4; r0, nr = r0+4, nr-4 {
 				mv(K, &x[0], unsafe.Pointer(&w.Data[r0*rowBytes]), rowBytes, &out[r0])
@@ -209,14 +230,25 @@ func (c *CPU) mmInt8(wk int) {
 	if pair == nil || nb%2 != 0 {
 		rows4 = nil
 	}
+	q4rows4 := c.k.q4rows4
+	if w.DType != Q4_0 || nb%2 != 0 {
+		q4rows4 = nil
+	}
 	_ = w.Data[R*rowBytes-1] // rows4 reads whole rows
 	for {
-		blk := int(j.next.Add(1) - 1)
-		if blk >= j.nblocks {
+		r0, r1 := j.take()
+		if r0 >= R {
 			return
 		}
-		r0 := blk * j.rb
-		r1 := min(r0+j.rb, R)
+		if q4rows4 != nil {
+			for ; r0+4 <= r1; r0 += 4 {
+				wp := unsafe.Pointer(&w.Data[r0*rowBytes])
+				for i := 0; i < n; i++ {
+					o := out[i*R+r0 : i*R+r0+4]
+					q4rows4(&j.aux[i*pairs*48], wp, rowBytes, nb, &o[0])
+				}
+			}
+		}
 		if rows4 != nil {
 			for ; r0+4 <= r1; r0 += 4 {
 				wp := unsafe.Pointer(&w.Data[r0*rowBytes])
@@ -237,6 +269,36 @@ func (c *CPU) mmInt8(wk int) {
 			for i := 0; i < n; i++ {
 				out[i*R+r] = dot(&j.xq[i*K], &j.xd[i*nb], wp, nb)
 			}
+		}
+	}
+}
+
+// Guided scheduling bounds, in weight bytes per handed-out range: ranges
+// start at a 1/(2*threads) share of what is left, capped so that a range
+// streams in microseconds, and shrink to guidedMinBytes so the workers
+// finish together. Far fewer hand-outs than fixed 16-row blocks (an atomic
+// each, its cache line bouncing between cores) on a 150k-row LM head.
+const (
+	guidedMinBytes = 16 << 10
+	guidedMaxBytes = 256 << 10
+)
+
+// take hands out the next range of weight rows [r0, r1); r0 >= rows when
+// all are taken.
+func (j *mmJob) take() (r0, r1 int) {
+	if !j.guided {
+		r0 = int(j.next.Add(int64(j.rb))) - j.rb
+		return r0, min(r0+j.rb, j.rows)
+	}
+	for {
+		cur := j.next.Load()
+		left := j.rows - int(cur)
+		if left <= 0 {
+			return j.rows, j.rows
+		}
+		chunk := min(max(left/(2*j.threads)&^3, j.gmin), j.gmax, left)
+		if j.next.CompareAndSwap(cur, cur+int64(chunk)) {
+			return int(cur), int(cur) + chunk
 		}
 	}
 }

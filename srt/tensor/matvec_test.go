@@ -26,6 +26,12 @@ func checkMatVecKernels(t *testing.T, ks *kernelSet, rng *rand.Rand, dt DType, c
 		q8Aux(aux, xq, xd)
 		ks.q8rows4(&xq[0], &aux[0], wp, rb, cols/32, &got[0])
 		RefMatMulQ8(want, x, 1, w)
+	case dt == Q4_0 && ks.q4rows4 != nil && cols%64 == 0:
+		xq, xd := quantizeActs(nil, nil, x, quantActsGo)
+		aux := make([]int32, cols/64*48)
+		q4Aux(aux, xq, xd)
+		ks.q4rows4(&aux[0], wp, rb, cols/32, &got[0])
+		RefMatMulQ8(want, x, 1, w)
 	case ks.mv[dt] != nil && cols%32 == 0:
 		ks.mv[dt](cols, &x[0], wp, rb, &got[0])
 		RefMatMul(want, x, 1, w)
@@ -68,7 +74,7 @@ func TestMatVecShapes(t *testing.T) {
 	for _, isa := range ISAs() {
 		c := NewCPU(Options{Threads: 2, ISA: isa})
 		for _, dt := range allTypes {
-			for _, s := range []struct{ rows, cols int }{{3, 64}, {4, 64}, {5, 128}, {19, 96}, {33, 896}, {70, 1088}} {
+			for _, s := range []struct{ rows, cols int }{{3, 64}, {4, 64}, {5, 128}, {19, 96}, {33, 896}, {70, 1088}, {1001, 96}, {2050, 64}} {
 				t.Run(fmt.Sprintf("%s/%v/%dx%d", isa, dt, s.rows, s.cols), func(t *testing.T) {
 					checkMatMul(t, c, rng, dt, 1, s.rows, s.cols)
 				})
@@ -97,4 +103,33 @@ func FuzzMatVec(f *testing.F) {
 		defer c.Close()
 		checkMatMul(t, c, rng, typ, 1, 1+int(rows)%70, cols)
 	})
+}
+
+// take hands out every row exactly once, in order, in ranges within the
+// guided bounds (multiples of 4 but the last), shrinking toward the end.
+func TestGuidedTake(t *testing.T) {
+	for _, tc := range []struct{ rows, gmin, gmax, threads int }{
+		{1, 4, 4, 2}, {7, 4, 8, 2}, {1000, 8, 64, 2}, {151936, 16, 272, 2}, {4864, 4, 36, 3},
+	} {
+		j := &mmJob{rows: tc.rows, guided: true, gmin: tc.gmin, gmax: tc.gmax, threads: tc.threads}
+		next, ranges, last := 0, 0, tc.gmax
+		for {
+			r0, r1 := j.take()
+			if r0 >= tc.rows {
+				break
+			}
+			ranges++
+			n := r1 - r0
+			if r0 != next || n <= 0 || n > tc.gmax || (r1 != tc.rows && (n%4 != 0 || n < tc.gmin)) || n > last {
+				t.Fatalf("%+v: range %d = [%d, %d) after row %d (previous size %d)", tc, ranges, r0, r1, next, last)
+			}
+			next, last = r1, n
+		}
+		if next != tc.rows {
+			t.Fatalf("%+v: covered %d rows", tc, next)
+		}
+		if want := tc.rows/tc.gmax + 1; ranges > 2*want+4*tc.threads*8 {
+			t.Errorf("%+v: %d ranges, too many", tc, ranges)
+		}
+	}
 }

@@ -79,3 +79,6 @@ func mv512F16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
 
 //go:noescape
 func mv512BF16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
+
+//go:noescape
+func q4Dot4VNNI(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)

@@ -100,3 +100,10 @@ func MV512F16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
 func MV512BF16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
 	mv512BF16(k, x, w, wstride, out)
 }
+
+// Q4Dot4VNNI computes out[0:4]: the int8 dot of an activation (prepared as
+// aux, see the generator's q4Dot4VNNI) with the four Q4_0 rows at w +
+// j*rowBytes, j < 4. nb must be even and >= 2.
+func Q4Dot4VNNI(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32) {
+	q4Dot4VNNI(aux, w, rowBytes, nb, out)
+}

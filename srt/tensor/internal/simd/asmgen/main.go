@@ -43,6 +43,7 @@ func generate() []byte {
 	g.quantActs512()
 	g.q8Dot2VNNI()
 	g.q8Dot4VNNI()
+	g.q4Dot4VNNI()
 	for _, t := range []string{"F32", "F16", "BF16"} {
 		g.mv512(t)
 	}

@@ -146,3 +146,71 @@ func (g *gen) mv512(t string) {
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 }
+
+// q4Dot4VNNI writes q4Dot4VNNI(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32):
+// out[j] = the int8 dot of the activation with Q4_0 weight row j (at w +
+// j*rowBytes), j < 4, nb even and >= 2. Per pair of blocks aux holds 48
+// int32 (see tensor's q4Aux): the pair's 64 x quants reordered to match the
+// nibble layout [b0 low, b1 low, b0 high, b1 high] (16 bytes each), the
+// -8*sum(x) corrections (lane 0: block b0, lane 4: b1), and the x scales
+// (lanes 0-3 and 8-11: b0, 4-7 and 12-15: b1). Nibbles are used as the
+// unsigned VPDPBUSD operand as they are.
+func (g *gen) q4Dot4VNNI() {
+	name := "q4Dot4VNNI"
+	g.p("")
+	g.p("// func %s(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	g.p("\tMOVQ aux+0(FP), R8")
+	g.p("\tMOVQ w+8(FP), DI")
+	g.p("\tMOVQ rowBytes+16(FP), R10")
+	g.p("\tMOVQ nb+24(FP), CX")
+	g.p("\tSHRQ $1, CX")
+	g.p("\tLEAQ (DI)(R10*1), R11")
+	g.p("\tLEAQ (DI)(R10*2), R12")
+	g.p("\tLEAQ (R11)(R10*2), R13")
+	g.p("\tIMUL3Q $%d, R10, R14", q8PrefetchRows)
+	for a := 16; a < 20; a++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", a, a, a)
+	}
+	g.p("\tMOVL $0x0f0f0f0f, AX")
+	g.p("\tVPBROADCASTD AX, Z20")
+	// word shift counts: 0 in the low 256 bits, 4 in the high
+	g.p("\tMOVL $0x00040004, AX")
+	g.p("\tVPBROADCASTD AX, Z21")
+	g.p("\tVPXORD Y21, Y21, Y22")
+	g.p("\tVINSERTI64X4 $1, Y21, Z22, Z21")
+	g.p("\tMOVL $0xf0f0, AX")
+	g.p("\tKMOVD AX, K2") // words 4-7 and 12-15 of a 16-word broadcast
+	g.p("%s_loop:", name)
+	g.p("\tVMOVDQU64 (R8), Z1")
+	g.p("\tVMOVDQU32 64(R8), Z2")
+	g.p("\tVMOVUPS 128(R8), Z3")
+	for j, r := range q8rows {
+		w, t, s := 4+3*j, 5+3*j, 6+3*j
+		g.p("\tPREFETCHT0 (%s)(R14*1)", r)
+		g.p("\tVMOVDQU 2(%s), X%d", r, w)
+		g.p("\tVINSERTI128 $1, 20(%s), Y%d, Y%d", r, w, w)
+		g.p("\tVINSERTI64X4 $1, Y%d, Z%d, Z%d", w, w, w)
+		g.p("\tVPSRLVW Z21, Z%d, Z%d", w, w)
+		g.p("\tVPANDD Z20, Z%d, Z%d", w, w)
+		g.p("\tVMOVDQA32 Z2, Z%d", t)
+		g.p("\tVPDPBUSD Z1, Z%d, Z%d", w, t)
+		g.p("\tVCVTDQ2PS Z%d, Z%d", t, t)
+		g.p("\tVPBROADCASTW (%s), Y%d", r, s)
+		g.p("\tVPBROADCASTW 18(%s), K2, Y%d", r, s)
+		g.p("\tVCVTPH2PS Y%d, Z%d", s, s)
+		g.p("\tVMULPS Z3, Z%d, Z%d", s, s)
+		g.p("\tVFMADD231PS Z%d, Z%d, Z%d", s, t, 16+j)
+	}
+	for _, r := range q8rows {
+		g.p("\tADDQ $36, %s", r)
+	}
+	g.p("\tADDQ $192, R8")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ %s_loop", name)
+	g.p("\tMOVQ out+32(FP), DX")
+	g.reduce4(16, 17, 18, 19)
+	g.p("\tVMOVUPS X16, (DX)")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+}
