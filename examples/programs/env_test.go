@@ -3,6 +3,8 @@ package programs_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,7 +113,33 @@ func (b *busyBackend) CachePrefix(ctx context.Context, p *ir.Prompt) error {
 	return pc.CachePrefix(ctx, p)
 }
 
+// streamCounter wraps a streaming backend and counts the streamed gens and
+// their chunks.
+type streamCounter struct {
+	sgl.Backend
+	streams, chunks atomic.Int64
+}
+
+func (b *streamCounter) GenerateStream(ctx context.Context, req *ir.GenRequest) iter.Seq2[ir.StreamChunk, error] {
+	st, ok := b.Backend.(ir.Streamer)
+	if !ok {
+		return func(yield func(ir.StreamChunk, error) bool) {
+			yield(ir.StreamChunk{}, fmt.Errorf("%w: %T does not stream", ir.ErrUnsupported, b.Backend))
+		}
+	}
+	b.streams.Add(1)
+	return func(yield func(ir.StreamChunk, error) bool) {
+		for c, err := range st.GenerateStream(ctx, req) {
+			b.chunks.Add(1)
+			if !yield(c, err) {
+				return
+			}
+		}
+	}
+}
+
 var (
+	_ ir.Streamer     = (*streamCounter)(nil)
 	_ ir.PrefixCacher = (*busyBackend)(nil)
 	_ sgl.Backend     = (*busyBackend)(nil)
 )

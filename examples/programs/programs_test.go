@@ -149,8 +149,9 @@ var examples = []example{
 		return nil
 	}},
 	{name: "streaming", openai: "chat", run: func(ctx context.Context, t *testing.T, b sgl.Backend) error {
+		sc := &streamCounter{Backend: b}
 		s, err := programs.MultiTurnQA.Run(ctx, programs.TwoQuestions{Q1: "Hi!", Q2: "Tell me a story.", MaxTokens: 32},
-			sgl.WithBackend(b), sgl.Stream(), sgl.IgnoreEOS())
+			sgl.WithBackend(sc), sgl.Stream(), sgl.IgnoreEOS())
 		if err != nil {
 			return err
 		}
@@ -161,9 +162,14 @@ var examples = []example{
 		if err := s.Wait(ctx); err != nil {
 			return err
 		}
-		// 2 x 32 forced tokens: the text must arrive in many pieces.
-		if got := strings.Join(pieces, ""); got != s.Text() || len(pieces) < 8 {
+		if got := strings.Join(pieces, ""); got != s.Text() {
 			t.Errorf("%d pieces joining to %q, text %q", len(pieces), got, s.Text())
+		}
+		// Both gens went through the streaming path. (How many chunks a
+		// 32-token gen arrives in depends on timing: a fast engine
+		// coalesces the output a slow reader has not taken yet.)
+		if n, c := sc.streams.Load(), sc.chunks.Load(); n != 2 || c < 2 {
+			t.Errorf("%d streamed gens, %d chunks (want 2 gens, >= 2 chunks)", n, c)
 		}
 		var ans []string
 		for p := range s.TextIter(ctx, "answer_2") {

@@ -65,9 +65,20 @@ func errType(status int) string {
 	return "InternalServerError"
 }
 
-// ErrorResponse is the OpenAI-style error object SGLang returns.
+// ErrorResponse is the OpenAI-style error object SGLang returns, with the
+// same fields repeated under "error", where OpenAI's own API and its
+// clients (go-openai, the openai npm package) read them.
 type ErrorResponse struct {
-	Object  string  `json:"object"` // "error"
+	Object  string       `json:"object"` // "error"
+	Message string       `json:"message"`
+	Type    string       `json:"type"`
+	Param   *string      `json:"param"`
+	Code    int          `json:"code"`
+	Error   *ErrorDetail `json:"error,omitempty"`
+}
+
+// ErrorDetail is the body of OpenAI's {"error": {...}}.
+type ErrorDetail struct {
 	Message string  `json:"message"`
 	Type    string  `json:"type"`
 	Param   *string `json:"param"`
@@ -76,7 +87,9 @@ type ErrorResponse struct {
 
 // NewErrorResponse builds the OpenAI error object for status.
 func NewErrorResponse(status int, msg string) ErrorResponse {
-	return ErrorResponse{Object: "error", Message: msg, Type: errType(status), Code: status}
+	t := errType(status)
+	return ErrorResponse{Object: "error", Message: msg, Type: t, Code: status,
+		Error: &ErrorDetail{Message: msg, Type: t, Code: status}}
 }
 
 // nativeError is /generate's error body.
