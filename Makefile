@@ -2,7 +2,7 @@
 # `make test` runs the whole suite.
 SHELL := /bin/bash
 GO ?= go
-SHARED ?= $(abspath ../shared)
+SHARED ?= $(or $(SGLANG_SHARED),$(abspath ../shared))
 export SGLANG_SHARED := $(SHARED)
 
 # The default model: the shared stories260K folder where it exists, else a
