@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,32 +15,29 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// schemaCases go from trivial to nested, recursive and formatted.
-var schemaCases = []struct {
-	name, schema string
-}{
-	{"boolean", `{"type":"boolean"}`},
-	{"integer", `{"type":"integer"}`},
-	{"int-range", `{"type":"integer","minimum":-37,"maximum":1234}`},
-	{"int-exclusive", `{"type":"integer","exclusiveMinimum":9,"exclusiveMaximum":101}`},
-	{"string-length", `{"type":"string","minLength":2,"maxLength":5}`},
-	{"enum", `{"enum":["red","green",3,null,true,"a\"b"]}`},
-	{"flat-object", `{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"ok":{"type":"boolean"}},"required":["name","age","ok"]}`},
-	{"optional-fields", `{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string","maxLength":3},"c":{"type":"null"},"d":{"type":"number"}},"required":["b"]}`},
-	{"all-optional", `{"properties":{"x":{"type":"integer"},"y":{"type":"integer"},"z":{"const":"zz"}}}`},
-	{"array-bounds", `{"type":"array","items":{"type":"integer","minimum":0,"maximum":9},"minItems":2,"maxItems":4}`},
-	{"nested", `{"type":"object","properties":{"user":{"type":"object","properties":{"id":{"type":"integer"},"tags":{"type":"array","items":{"type":"string","maxLength":8},"maxItems":3}},"required":["id","tags"]},"score":{"type":"number"}},"required":["user"]}`},
-	{"anyof", `{"type":"object","properties":{"v":{"anyOf":[{"type":"string","maxLength":4},{"type":"integer"},{"type":"array","items":{"type":"boolean"},"maxItems":2}]}},"required":["v"]}`},
-	{"oneof-types", `{"type":["string","null"],"maxLength":6}`},
-	{"defs-ref", `{"$defs":{"pt":{"type":"object","properties":{"x":{"type":"number"},"y":{"type":"number"}},"required":["x","y"]}},"type":"object","properties":{"from":{"$ref":"#/$defs/pt"},"to":{"$ref":"#/$defs/pt"}},"required":["from","to"]}`},
-	{"definitions-enum", `{"definitions":{"color":{"type":"string","enum":["r","g","b"]}},"type":"array","items":{"$ref":"#/definitions/color"},"minItems":1}`},
-	{"formats", `{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"time"},"dt":{"type":"string","format":"date-time"},"u":{"type":"string","format":"uuid"}},"required":["d","t","dt","u"]}`},
-	{"formats-net", `{"type":"object","properties":{"email":{"type":"string","format":"email"},"uri":{"type":"string","format":"uri"},"ip":{"type":"string","format":"ipv4"},"host":{"type":"string","format":"hostname"}},"required":["email","uri","ip","host"]}`},
-	{"pattern", `{"type":"object","properties":{"code":{"type":"string","pattern":"^[A-Z]{3}-[0-9]{2,4}$"},"phone":{"type":"string","pattern":"\\d{3}-\\d{4}"}},"required":["code","phone"]}`},
-	{"recursive-tree", `{"$defs":{"node":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/node"},"maxItems":2}},"required":["v"]}},"$ref":"#/$defs/node"}`},
-	{"json-object", `{"type":"object"}`},
-	{"required-undeclared", `{"type":"object","properties":{"a":{"type":"integer"}},"required":["b","a"]}`},
-	{"allof-pydantic", `{"$defs":{"Base":{"type":"object","properties":{"id":{"type":"integer"}},"required":["id"]}},"allOf":[{"$ref":"#/$defs/Base"},{"properties":{"name":{"type":"string","maxLength":10}},"required":["name"]}]}`},
+// schemaCases go from trivial to nested, recursive and formatted. They live
+// in testdata/schemas.json, which the engine's tests (package srt) also run
+// end to end. A bad fixture file panics.
+var schemaCases = loadSchemaCases("testdata/schemas.json")
+
+// loadSchemaCases reads a JSON array of {name, schema}.
+func loadSchemaCases(path string) []struct{ name, schema string } {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	var raw []struct {
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		panic(err)
+	}
+	out := make([]struct{ name, schema string }, len(raw))
+	for i, r := range raw {
+		out[i].name, out[i].schema = r.Name, string(r.Schema)
+	}
+	return out
 }
 
 func compileValidator(t *testing.T, schema string) *jsonschema.Schema {
