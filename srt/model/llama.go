@@ -85,6 +85,9 @@ func newLlama(cfg *Config, w Weights, cpu *tensor.CPU) (Model, error) {
 // Config returns the model's shape.
 func (m *Llama) Config() *Config { return &m.cfg }
 
+// onClose sets what Close releases (the mapped weight files).
+func (m *Llama) onClose(c func() error) { m.close = c }
+
 // Close releases the weights.
 func (m *Llama) Close() error {
 	if m.close != nil {

@@ -38,12 +38,11 @@ func (w hfWeights) Has(name string) bool {
 	return ok
 }
 
+// setCloser makes m release its weight file when closed. Models built on
+// Llama (Qwen2VL embeds it) get this through Llama.onClose.
 func setCloser(m Model, c func() error) {
-	switch l := m.(type) {
-	case *Llama:
-		l.close = c
-	case *Qwen2VL:
-		l.close = c
+	if l, ok := m.(interface{ onClose(func() error) }); ok {
+		l.onClose(c)
 	}
 }
 
