@@ -57,6 +57,7 @@ func TestPrefixReuse(t *testing.T) {
 // every earlier turn, including the previous answer, comes from the cache.
 func TestMultiTurnReuse(t *testing.T) {
 	eng := prefixEngine(t, false)
+	prevLen := 0
 	convo := "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
 	for turn, q := range []string{"What is 2+2?", "And 3+3?", "Thanks!"} {
 		convo += "<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n"
@@ -79,8 +80,6 @@ func TestMultiTurnReuse(t *testing.T) {
 	}
 	waitIdle(t, eng)
 }
-
-var prevLen int
 
 func commonPrefix(a, b []int32) int {
 	n := 0

@@ -130,26 +130,40 @@ func (sc *scheduler) usage() float64 {
 // key is the radix key of s's first n tokens.
 func (s *seq) key(n int) cache.Key { return cache.Key{Tokens: s.ids[:n]} }
 
+// insert gives s's computed KV to the radix tree and frees s's own slots
+// for the prefix the tree already held. It reports whether the tree took
+// them (false when the cache is off or the insert failed).
+func (sc *scheduler) insert(s *seq) bool {
+	n := len(s.slots)
+	if n == 0 || sc.tree.Disabled() {
+		return false
+	}
+	prefix, err := sc.tree.Insert(s.key(n), s.slots)
+	if err != nil {
+		sc.e.log.Error("radix insert", "err", err)
+		return false
+	}
+	sc.free(s.slots[s.treeLen:max(prefix, s.treeLen)])
+	return true
+}
+
+// unlock drops s's lock on its cached prefix.
+func (sc *scheduler) unlock(s *seq) {
+	if s.node == nil {
+		return
+	}
+	if err := sc.tree.Unlock(s.node); err != nil {
+		sc.e.log.Error("radix unlock", "err", err)
+	}
+}
+
 // release hands a sequence's KV slots to the radix tree (which keeps them as
 // a cached prefix until evicted), or back to the pool when the cache is off.
 func (sc *scheduler) release(s *seq) {
-	n := len(s.slots)
-	if n > 0 && !sc.tree.Disabled() {
-		prefix, err := sc.tree.Insert(s.key(n), s.slots)
-		if err == nil {
-			sc.free(s.slots[s.treeLen:max(prefix, s.treeLen)])
-		} else {
-			sc.e.log.Error("radix insert", "err", err)
-			sc.free(s.slots[s.treeLen:])
-		}
-	} else {
+	if !sc.insert(s) {
 		sc.free(s.slots[s.treeLen:])
 	}
-	if s.node != nil {
-		if err := sc.tree.Unlock(s.node); err != nil {
-			sc.e.log.Error("radix unlock", "err", err)
-		}
-	}
+	sc.unlock(s)
 	s.slots, s.node, s.treeLen = nil, nil, 0
 }
 
@@ -162,23 +176,14 @@ func (sc *scheduler) free(slots []int32) {
 // cachePrefix inserts s's computed KV into the tree and takes the tree's
 // slots for it, so requests arriving later reuse it while s still runs.
 func (sc *scheduler) cachePrefix(s *seq) {
-	n := len(s.slots)
-	if sc.tree.Disabled() || n == 0 {
+	if !sc.insert(s) {
 		return
 	}
-	prefix, err := sc.tree.Insert(s.key(n), s.slots)
-	if err != nil {
-		sc.e.log.Error("radix insert", "err", err)
-		return
-	}
-	sc.free(s.slots[s.treeLen:max(prefix, s.treeLen)])
-	slots, node := sc.tree.Match(s.key(n))
+	slots, node := sc.tree.Match(s.key(len(s.slots)))
 	if err := sc.tree.Lock(node); err != nil {
 		sc.e.log.Error("radix lock", "err", err)
 	}
-	if s.node != nil {
-		sc.tree.Unlock(s.node)
-	}
+	sc.unlock(s)
 	s.slots, s.node, s.treeLen = slots, node, len(slots)
 }
 
