@@ -17,10 +17,16 @@ type BenchParams struct {
 	BatchSize, InputLen, OutputLen int
 	Runs                           int // measured runs after one warm-up; 0 = 3
 	Seed                           uint64
+	// Images adds that many random ImageSize x ImageSize images (default
+	// 448) to every prompt, after its InputLen text tokens, for
+	// vision-language models: each run encodes them with the vision tower
+	// (timed apart) and prefills their tokens with the text.
+	Images, ImageSize int
 }
 
 // BenchRun is one run's figures. Throughputs are tokens per second.
 type BenchRun struct {
+	VisionLatency     float64 `json:"vision_latency_per_image,omitempty"` // seconds per image in the tower
 	PrefillLatency    float64 `json:"prefill_latency"`
 	PrefillThroughput float64 `json:"prefill_throughput"`
 	DecodeLatency     float64 `json:"decode_latency"` // median step
@@ -33,6 +39,9 @@ type BenchResult struct {
 	BatchSize int `json:"batch_size"`
 	InputLen  int `json:"input_len"`
 	OutputLen int `json:"output_len"`
+	// Images per sequence, and the prompt tokens they add to each.
+	Images      int `json:"images,omitempty"`
+	ImageTokens int `json:"image_tokens,omitempty"`
 	BenchRun
 	Runs []BenchRun `json:"runs"`
 }
@@ -44,23 +53,30 @@ func (e *Engine) BenchOneBatch(ctx context.Context, p BenchParams) (*BenchResult
 	if p.BatchSize <= 0 || p.InputLen <= 0 || p.OutputLen <= 0 {
 		return nil, fmt.Errorf("%w: batch size, input and output lengths must be positive", ErrInvalidRequest)
 	}
-	if p.InputLen+p.OutputLen > e.info.ContextLength {
-		return nil, fmt.Errorf("%w: input %d + output %d exceeds the context length %d", ErrContextLength, p.InputLen, p.OutputLen, e.info.ContextLength)
-	}
 	if p.Runs <= 0 {
 		p.Runs = 3
 	}
-	seqLen := p.InputLen + p.OutputLen
-	kv := model.NewKVCache(e.cfg, p.BatchSize*seqLen)
 	rng := rand.New(rand.NewPCG(p.Seed, 1))
-	prompts := make([][]int32, p.BatchSize)
+	prompts := make([]benchSeq, p.BatchSize)
 	for i := range prompts {
-		prompts[i] = make([]int32, p.InputLen)
-		for j := range prompts[i] {
-			prompts[i][j] = int32(rng.IntN(e.cfg.Vocab))
+		prompts[i].tokens = make([]int32, p.InputLen)
+		for j := range prompts[i].tokens {
+			prompts[i].tokens[j] = int32(rng.IntN(e.cfg.Vocab))
 		}
 	}
-	res := &BenchResult{BatchSize: p.BatchSize, InputLen: p.InputLen, OutputLen: p.OutputLen}
+	res := &BenchResult{BatchSize: p.BatchSize, InputLen: p.InputLen, OutputLen: p.OutputLen, Images: p.Images}
+	if p.Images > 0 {
+		n, err := e.benchImages(prompts, p, rng)
+		if err != nil {
+			return nil, err
+		}
+		res.ImageTokens = n
+	}
+	inLen := len(prompts[0].tokens)
+	if inLen+p.OutputLen > e.info.ContextLength {
+		return nil, fmt.Errorf("%w: input %d + output %d exceeds the context length %d", ErrContextLength, inLen, p.OutputLen, e.info.ContextLength)
+	}
+	kv := model.NewKVCache(e.cfg, p.BatchSize*(inLen+p.OutputLen))
 	for run := 0; run <= p.Runs; run++ {
 		r, err := e.benchRun(ctx, kv, prompts, p.OutputLen)
 		if err != nil {
@@ -77,6 +93,7 @@ func (e *Engine) BenchOneBatch(ctx context.Context, p BenchParams) (*BenchResult
 		}
 		return median(v)
 	}
+	res.VisionLatency = med(func(r BenchRun) float64 { return r.VisionLatency })
 	res.PrefillLatency = med(func(r BenchRun) float64 { return r.PrefillLatency })
 	res.PrefillThroughput = med(func(r BenchRun) float64 { return r.PrefillThroughput })
 	res.DecodeLatency = med(func(r BenchRun) float64 { return r.DecodeLatency })
@@ -85,8 +102,13 @@ func (e *Engine) BenchOneBatch(ctx context.Context, p BenchParams) (*BenchResult
 	return res, nil
 }
 
-func (e *Engine) benchRun(ctx context.Context, kv *model.KVCache, prompts [][]int32, outLen int) (BenchRun, error) {
-	B, I := len(prompts), len(prompts[0])
+func (e *Engine) benchRun(ctx context.Context, kv *model.KVCache, prompts []benchSeq, outLen int) (BenchRun, error) {
+	B, I := len(prompts), len(prompts[0].tokens)
+	var r BenchRun
+	embeds, err := e.benchEncode(ctx, prompts, &r)
+	if err != nil {
+		return BenchRun{}, err
+	}
 	seqLen := I + outLen
 	slots := func(b, upto int) []int32 {
 		s := make([]int32, upto)
@@ -98,7 +120,11 @@ func (e *Engine) benchRun(ctx context.Context, kv *model.KVCache, prompts [][]in
 	var batch model.Batch
 	for b, pr := range prompts {
 		all := slots(b, I)
-		for i, t := range pr {
+		if pr.mrope != nil {
+			batch.MRoPE = append(batch.MRoPE, pr.mrope...)
+			batch.Embeds = append(batch.Embeds, embeds[b]...)
+		}
+		for i, t := range pr.tokens {
 			batch.Tokens = append(batch.Tokens, t)
 			batch.Positions = append(batch.Positions, int32(i))
 			batch.Slots = append(batch.Slots, all[i])
@@ -125,7 +151,6 @@ func (e *Engine) benchRun(ctx context.Context, kv *model.KVCache, prompts [][]in
 	for b := range next {
 		next[b] = argmax(logits[b*vocab : (b+1)*vocab])
 	}
-	var r BenchRun
 	r.PrefillLatency = time.Since(start).Seconds()
 	r.PrefillThroughput = float64(B*I) / r.PrefillLatency
 	steps := make([]float64, 0, outLen)
@@ -138,7 +163,7 @@ func (e *Engine) benchRun(ctx context.Context, kv *model.KVCache, prompts [][]in
 		batch = model.Batch{Logits: make([]int, B)}
 		for b := range prompts {
 			batch.Tokens = append(batch.Tokens, next[b])
-			batch.Positions = append(batch.Positions, int32(pos))
+			batch.Positions = append(batch.Positions, int32(pos+prompts[b].ropeDelta))
 			batch.Slots = append(batch.Slots, ctxs[b][pos])
 			batch.Context = append(batch.Context, ctxs[b][:pos+1])
 			batch.Logits[b] = b

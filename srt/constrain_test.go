@@ -275,10 +275,5 @@ func TestStopRegex(t *testing.T) {
 func storiesEngineOpts(t testing.TB, o Options) *Engine {
 	t.Helper()
 	o.ModelPath = shared.Path(t, "models", "stories260K")
-	eng, err := NewEngine(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	return eng
+	return engineAt(t, o)
 }

@@ -12,13 +12,16 @@
 // constrain.Matcher. Each step masks the logits row to the tokens the
 // grammar allows; EOS is allowed only where the output fully matches, and
 // once nothing else can follow, EOS is appended without a forward step
-// (finish reason "stop", matched = that EOS id). Jump-forward (on unless
-// Options.DisableJumpForward) appends text the grammar forces, re-tokenized
-// together with the last few output tokens, and prefills it as one chunk
-// instead of decoding it token by token; MetaInfo.JumpForwardTokens counts
-// those tokens. Because the model then sees the tokenizer's token boundaries
-// rather than its own choices, later free text can differ from a run with
-// jump-forward off, even at temperature 0.
+// (finish reason "stop", matched = that EOS id). Text the grammar forces
+// (e.g. `{"name": "`) becomes the tokenizer's own tokens for it,
+// re-tokenized together with the last few output tokens so that boundaries
+// come out as the tokenizer draws them. Jump-forward (on unless
+// Options.DisableJumpForward) prefills those tokens as one chunk;
+// MetaInfo.JumpForwardTokens counts them. With it off they are fed one
+// forward step each, like decoded tokens, so both modes give the same tokens
+// and, at temperature 0, byte-identical text; jump-forward only saves the
+// steps. Requests asking for logprobs decode every token with the plain
+// mask instead (the model picks its own split of forced text).
 package srt
 
 import (
@@ -36,6 +39,7 @@ import (
 	"github.com/sglang-go/sglang/srt/model/hub"
 	"github.com/sglang-go/sglang/srt/tensor"
 	"github.com/sglang-go/sglang/srt/tokenizer"
+	"github.com/sglang-go/sglang/srt/vision/image"
 )
 
 // Options configure an Engine. Zero values pick defaults.
@@ -55,9 +59,18 @@ type Options struct {
 	SchedulePolicy string
 	// DisableRadixCache turns prefix reuse across requests off.
 	DisableRadixCache bool
-	// DisableJumpForward makes constrained requests decode the text their
-	// grammar forces token by token instead of appending it in one prefill.
+	// DisableJumpForward makes constrained requests feed the tokens of text
+	// their grammar forces one forward step each instead of prefilling them
+	// in one chunk (the output is the same).
 	DisableJumpForward bool
+	// Media says where images may come from (allowed local directories,
+	// private addresses) and bounds their size.
+	Media image.Options
+	// MaxImagesPerRequest caps GenerateRequest.ImageData; 0 =
+	// DefaultMaxImagesPerRequest.
+	MaxImagesPerRequest int
+	// VisionCacheBytes bounds the LRU of vision-tower outputs; 0 = 256 MiB.
+	VisionCacheBytes int
 	// Hub configures downloads of Hugging Face ids.
 	Hub    hub.Options
 	Logger *slog.Logger
@@ -86,6 +99,8 @@ type ModelInfo struct {
 	KVTokens      int      `json:"max_total_num_tokens"`
 	Threads       int      `json:"threads"`
 	ISA           string   `json:"isa"`
+	// Vision reports a model that understands images (GenerateRequest.ImageData).
+	Vision bool `json:"has_image_understanding"`
 }
 
 // Engine runs generation requests against one model.
@@ -107,6 +122,7 @@ type Engine struct {
 	closeOnce sync.Once
 	sched     *scheduler
 	cons      constrainer
+	vision    *vision // nil for text-only models
 }
 
 // NewEngine loads the model at opts.ModelPath and starts the scheduler.
@@ -208,6 +224,9 @@ func (e *Engine) load(path string) error {
 		return fmt.Errorf("srt: %w", err)
 	}
 	e.model, e.info.Format = m, "hf"
+	if err := e.loadVision(path); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(path, "tokenizer.json")); err == nil {
 		if e.tok, err = tokenizer.FromDir(path); err != nil {
 			return fmt.Errorf("srt: tokenizer: %w", err)
@@ -279,6 +298,10 @@ type Totals struct {
 	CachedTokens                  int // prompt tokens reused from the cache
 	GenerationTokens              int
 	JumpForwardTokens             int // output tokens appended by jump-forward
+	ForwardSteps                  int // model forward passes
+	VisionEncodes                 int // images run through the vision tower
+	VisionCacheHits               int // images whose tower output came from the LRU
+	VisionCachedImages            int // images whose every token came from the KV cache
 }
 
 // control runs f on the scheduler goroutine and waits for it.

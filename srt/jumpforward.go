@@ -11,11 +11,22 @@ import (
 // out as the tokenizer would draw them (e.g. `"` + `,\n` becoming `",\n`).
 const retokenizeTail = 8
 
-// jumpEnabled reports whether s appends forced text without forward steps.
-// Requests asking for logprobs decode every token, since forced tokens have
-// no logits of their own.
-func (s *seq) jumpEnabled() bool {
-	return s.matcher != nil && !s.e.opts.DisableJumpForward && !s.req.ReturnLogprob && s.e.tok != nil
+// forcing reports whether text s's grammar forces becomes the tokenizer's
+// tokens for it (appended in one prefill with jump-forward on, fed one per
+// forward step with it off). Requests asking for logprobs decode every
+// token with the plain mask instead, since they want each token's logits.
+func (s *seq) forcing() bool {
+	return s.matcher != nil && !s.req.ReturnLogprob && s.e.tok != nil
+}
+
+// forcedChunk bounds the prefill chunk of s from position from: with
+// jump-forward off, forced tokens get one forward step each, like decoded
+// ones (the prompt before them still prefills at once).
+func (s *seq) forcedChunk(from, k int) int {
+	if !s.jump || !s.e.opts.DisableJumpForward {
+		return k
+	}
+	return min(k, max(s.promptLen-from, 0)+1)
 }
 
 // tokensBytes appends the bytes of ids to dst; ok is false if one of them
@@ -80,7 +91,7 @@ func (c *constrainer) greedyTokens(b []byte) ([]int32, bool) {
 // set unless the jump finished the sequence, and s needs a prefill of its
 // new tokens before it samples again.
 func (s *seq) jumpForward(lo int) (cut int, jumped bool) {
-	if !s.jumpEnabled() || s.finish != nil {
+	if !s.forcing() || s.finish != nil {
 		return 0, false
 	}
 	forced := s.matcher.Forced()
@@ -123,7 +134,9 @@ func (s *seq) jumpForward(lo int) (cut int, jumped bool) {
 	for _, id := range toks[min(k, len(toks)):] {
 		s.sampler.Accept(id)
 	}
-	s.jumpTokens += len(toks) - k
+	if !s.e.opts.DisableJumpForward {
+		s.jumpTokens += len(toks) - k
+	}
 	if s.dec != nil {
 		s.dec = s.e.tok.NewDecoder(s.ids, s.req.Sampling.SkipSpecialTokens)
 		s.checkStopRegex()

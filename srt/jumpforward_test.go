@@ -5,56 +5,76 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sglang-go/sglang/internal/shared"
 )
 
-// TestJumpForwardSameText runs constrained greedy requests on stories260K
-// with and without jump-forward. Both must fully match and jump-forward must
-// save decode steps. The texts are only reported: the model sees different
-// token boundaries in forced text (jump-forward uses the tokenizer's, plain
-// decoding the model's own choices), so later free text may differ.
-func TestJumpForwardSameText(t *testing.T) {
-	jf := storiesEngineOpts(t, Options{Threads: 2})
-	plain := storiesEngineOpts(t, Options{Threads: 2, DisableJumpForward: true})
-	prompts := []string{"", "Once upon a time", "Lily and Tom", "The cat sat", "Tim was happy"}
-	patterns := []struct{ name, pattern string }{
-		{"character", characterRegex},
-		{"schema", ""},
-		{"ip", ipRegex},
-	}
+// TestJumpForwardIdenticalOutput runs constrained greedy requests with and
+// without jump-forward, on stories260K (SentencePiece) and
+// tiny-random-qwen2 (byte-level BPE). Forced text is the tokenizer's tokens
+// in both modes, so the outputs must be identical token for token, while
+// jump-forward needs fewer forward steps.
+func TestJumpForwardIdenticalOutput(t *testing.T) {
 	const schema = `{"type":"object","properties":{"name":{"type":"string","maxLength":12},"age":{"type":"integer","minimum":1,"maximum":99},"pet":{"enum":["cat","dog","fish"]}},"required":["name","age","pet"]}`
-	same, forced := 0, 0
-	for _, pt := range patterns {
-		for _, pr := range prompts {
-			p := greedyParams(300)
-			if pt.pattern != "" {
-				p.Regex = pt.pattern
-			} else {
-				p.JSONSchema = schema
-			}
-			req := GenerateRequest{Text: characterPrompt + pr, Sampling: p}
-			a, err := jf.GenerateAll(context.Background(), &req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := plain.GenerateAll(context.Background(), &req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b.MetaInfo.JumpForwardTokens != 0 {
-				t.Fatalf("jump-forward disabled, yet %d tokens forced", b.MetaInfo.JumpForwardTokens)
-			}
-			forced += a.MetaInfo.JumpForwardTokens
-			if a.Text == b.Text {
-				same++
-			} else {
-				t.Logf("%s %q: texts differ:\njf    %q\nplain %q", pt.name, pr, a.Text, b.Text)
-			}
-			if len(a.OutputIDs)-a.MetaInfo.JumpForwardTokens >= len(b.OutputIDs) && pt.name != "ip" {
-				t.Errorf("%s %q: jump-forward decoded %d tokens, token by token %d", pt.name, pr, len(a.OutputIDs)-a.MetaInfo.JumpForwardTokens, len(b.OutputIDs))
-			}
-		}
+	models := []struct{ name, path string }{
+		{"stories260K", shared.Path(t, "models", "stories260K")},
+		{"tiny-random-qwen2", shared.Path(t, "models", "tiny-random-qwen2")},
 	}
-	t.Logf("%d of %d texts identical, %d tokens jumped", same, len(prompts)*len(patterns), forced)
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			jf := engineAt(t, Options{ModelPath: m.path, Threads: 2})
+			plain := engineAt(t, Options{ModelPath: m.path, Threads: 2, DisableJumpForward: true})
+			forced := 0
+			for _, pr := range []string{"", "Once upon a time", "Lily and Tom", "The cat sat", "Tim was happy"} {
+				for _, pt := range []struct{ name, regex, schema string }{
+					{"character", characterRegex, ""}, {"schema", "", schema}, {"ip", ipRegex, ""},
+				} {
+					p := greedyParams(300)
+					p.Regex, p.JSONSchema = pt.regex, pt.schema
+					req := GenerateRequest{Text: characterPrompt + pr, Sampling: p}
+					a, err := jf.GenerateAll(context.Background(), &req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b, err := plain.GenerateAll(context.Background(), &req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if b.MetaInfo.JumpForwardTokens != 0 {
+						t.Fatalf("jump-forward disabled, yet %d tokens jumped", b.MetaInfo.JumpForwardTokens)
+					}
+					forced += a.MetaInfo.JumpForwardTokens
+					if a.Text != b.Text || !slices.Equal(a.OutputIDs, b.OutputIDs) {
+						t.Errorf("%s %q: outputs differ:\njf    %q\nplain %q", pt.name, pr, a.Text, b.Text)
+					}
+				}
+			}
+			sj, sp := totalsOf(t, jf), totalsOf(t, plain)
+			if forced == 0 || sj.ForwardSteps >= sp.ForwardSteps {
+				t.Errorf("%d tokens jumped; forward steps: %d with jump-forward, %d without", forced, sj.ForwardSteps, sp.ForwardSteps)
+			}
+			t.Logf("%d tokens jumped; forward steps %d with jump-forward, %d without", forced, sj.ForwardSteps, sp.ForwardSteps)
+		})
+	}
+}
+
+func engineAt(t testing.TB, o Options) *Engine {
+	t.Helper()
+	eng, err := NewEngine(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+func totalsOf(t *testing.T, eng *Engine) Totals {
+	t.Helper()
+	st, err := eng.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Totals
 }
 
 // TestJumpForwardEqualsPrefill checks the KV of jumped tokens: generating

@@ -45,6 +45,11 @@ type GenerateRequest struct {
 	Text     string
 	InputIDs []int32
 	Sampling SamplingParams
+	// ImageData are the request's images, in prompt order: http(s) URLs,
+	// data: URLs, raw base64, or local paths and file:// URLs (only under
+	// Options.Media.AllowedLocalMediaPaths). The i-th run of <|image_pad|>
+	// tokens in the prompt is the i-th image's placeholder.
+	ImageData []string
 	// ReturnLogprob asks for per-token logprobs. LogprobStartLen is the first
 	// prompt position whose logprob is returned (-1: output tokens only), and
 	// TopLogprobsNum the number of alternatives per position.

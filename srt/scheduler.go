@@ -36,6 +36,7 @@ type scheduler struct {
 	rowSeq  []*seq // per logits row: its sequence
 	rowPos  []int  // per logits row: the position it follows
 	totals  Totals
+	vcache  *visionCache
 
 	decodeSteps  int
 	decodeTokens int
@@ -44,6 +45,9 @@ type scheduler struct {
 
 func newScheduler(e *Engine, kvTokens int) *scheduler {
 	sc := &scheduler{e: e, pool: cache.NewPool(kvTokens), kv: model.NewKVCache(e.cfg, kvTokens), decodeSince: time.Now()}
+	if e.vision != nil {
+		sc.vcache = newVisionCache(e.opts.VisionCacheBytes)
+	}
 	if e.opts.DisableRadixCache {
 		sc.tree = cache.NewDisabledTree(sc.pool)
 	} else {
@@ -127,8 +131,17 @@ func (sc *scheduler) usage() float64 {
 	return float64(sc.pool.Used()-evictable) / float64(sc.pool.Capacity())
 }
 
-// key is the radix key of s's first n tokens.
-func (s *seq) key(n int) cache.Key { return cache.Key{Tokens: s.ids[:n]} }
+// key is the radix key of s's first n tokens: with images, each pad
+// position carries its image's hash.
+func (s *seq) key(n int) cache.Key {
+	if s.extras == nil {
+		return cache.Key{Tokens: s.ids[:n]}
+	}
+	for len(s.extras) < n {
+		s.extras = append(s.extras, 0)
+	}
+	return cache.Key{Tokens: s.ids[:n], Extras: s.extras[:n]}
+}
 
 // insert gives s's computed KV to the radix tree and frees s's own slots
 // for the prefix the tree already held. It reports whether the tree took
@@ -268,6 +281,9 @@ func (s *seq) matchLimit() int {
 func (sc *scheduler) resetBatch() {
 	b := &sc.batch
 	b.Tokens, b.Positions, b.Slots, b.Context, b.Logits = b.Tokens[:0], b.Positions[:0], b.Slots[:0], b.Context[:0], b.Logits[:0]
+	if sc.e.vision != nil {
+		b.MRoPE, b.Embeds = b.MRoPE[:0], b.Embeds[:0]
+	}
 	sc.rowSeq, sc.rowPos = sc.rowSeq[:0], sc.rowPos[:0]
 }
 
@@ -280,9 +296,16 @@ func (sc *scheduler) addRow(s *seq, p int, logits bool) {
 		sc.rowPos = append(sc.rowPos, p)
 	}
 	b.Tokens = append(b.Tokens, s.ids[p])
-	b.Positions = append(b.Positions, int32(p))
 	b.Slots = append(b.Slots, s.slots[p])
 	b.Context = append(b.Context, s.slots[:p+1])
+	if sc.e.vision == nil {
+		b.Positions = append(b.Positions, int32(p))
+		return
+	}
+	pos := s.pos3(p)
+	b.Positions = append(b.Positions, pos[0])
+	b.MRoPE = append(b.MRoPE, pos)
+	b.Embeds = append(b.Embeds, s.embedAt(p, sc.e.cfg.Hidden))
 }
 
 func (sc *scheduler) forward() error {
@@ -291,6 +314,7 @@ func (sc *scheduler) forward() error {
 		sc.logits = make([]float32, need)
 	}
 	sc.logits = sc.logits[:len(sc.batch.Logits)*vocab]
+	sc.totals.ForwardSteps++
 	return sc.e.model.Forward(context.Background(), &sc.batch, sc.kv, sc.logits)
 }
 
@@ -324,6 +348,7 @@ func (sc *scheduler) admit(s *seq) {
 	s.slots, s.node, s.treeLen = slots, node, len(slots)
 	if !s.admitted {
 		s.cached = len(slots)
+		sc.countCachedImages(s)
 	}
 }
 
@@ -367,6 +392,11 @@ func (sc *scheduler) prefill() error {
 	}
 	var parts []part
 	var fresh []*seq // sequences in this step whose prefix the cache lacks
+	type failure struct {
+		s   *seq
+		err error
+	}
+	var failed []failure
 	newSeqs, newTokens, cachedTokens := 0, 0, 0
 	for _, s := range sc.waiting {
 		if budget == 0 || len(sc.running)+len(parts) >= sc.maxRunning() {
@@ -389,7 +419,7 @@ func (sc *scheduler) prefill() error {
 		}
 		target, sampleAtEnd := s.prefillTarget()
 		from := len(s.slots)
-		k := min(target-from, budget)
+		k := s.forcedChunk(from, min(target-from, budget))
 		lpFrom := s.inputLogprobFrom()
 		if lpFrom < s.promptLen && from+k > lpFrom-1 {
 			k = min(k, inputLogprobChunk)
@@ -397,6 +427,12 @@ func (sc *scheduler) prefill() error {
 		k = min(k, sc.available())
 		if k < target-from && k <= 0 {
 			break
+		}
+		if len(s.images) > 0 {
+			if err := sc.ensureImages(s, from, from+k); err != nil {
+				failed = append(failed, failure{s, err})
+				continue
+			}
 		}
 		if !sc.alloc(s, k) {
 			break
@@ -416,7 +452,13 @@ func (sc *scheduler) prefill() error {
 		}
 		parts = append(parts, part{s, complete, sampleAtEnd})
 	}
+	for _, f := range failed {
+		sc.fail(f.s, f.err)
+	}
 	if len(parts) == 0 && decodeRows == 0 {
+		if len(failed) > 0 {
+			return nil
+		}
 		return sc.unstall()
 	}
 	if len(sc.batch.Tokens) > 0 {
@@ -447,6 +489,7 @@ func (sc *scheduler) prefill() error {
 		if !pt.complete {
 			continue
 		}
+		s.dropImageFeatures()
 		sc.waiting = slices.DeleteFunc(sc.waiting, func(x *seq) bool { return x == s })
 		switch {
 		case pt.sample && s.maxNew == 0:
@@ -527,6 +570,15 @@ func (sc *scheduler) sampleInto(s *seq, i int) (jumped bool) {
 		return sc.jumpForward(s)
 	}
 	return false
+}
+
+// fail ends s with err (a per-request failure; the batch goes on).
+func (sc *scheduler) fail(s *seq, err error) {
+	sc.release(s)
+	sc.running = slices.DeleteFunc(sc.running, func(x *seq) bool { return x == s })
+	sc.waiting = slices.DeleteFunc(sc.waiting, func(x *seq) bool { return x == s })
+	sc.totals.Finished++
+	s.publish(err)
 }
 
 func (sc *scheduler) finish(s *seq) {

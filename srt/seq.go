@@ -52,6 +52,14 @@ type seq struct {
 	jumpTokens  int  // output tokens added by jump-forward (net)
 	jumpCounted int  // jumpTokens already added to the engine totals
 
+	// Images (nil for text-only requests): the prompt's images, the M-RoPE
+	// positions of the prompt, the position offset of later tokens, and the
+	// per-token radix extra keys (image hash at pad positions).
+	images    []seqImage
+	mrope     [][3]int32
+	ropeDelta int
+	extras    []uint64
+
 	inLP, outLP   []TokenLogprob
 	inTop, outTop [][]TokenLogprob
 
@@ -132,6 +140,9 @@ func (e *Engine) newSeq(ctx context.Context, req *GenerateRequest) (*seq, error)
 		return nil, fmt.Errorf("%w: text prompts need a tokenizer; send input_ids", ErrNoTokenizer)
 	default:
 		s.ids = e.tok.Encode(req.Text, true)
+	}
+	if err := e.prepareImages(ctx, s); err != nil {
+		return nil, err
 	}
 	vocab := e.cfg.Vocab
 	if len(s.ids) == 0 {

@@ -19,6 +19,8 @@ func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.IntVar(&p.InputLen, "input-len", 512, "prompt tokens per sequence")
 	fs.IntVar(&p.OutputLen, "output-len", 16, "tokens generated per sequence")
 	fs.IntVar(&p.Runs, "runs", 3, "measured runs (after one warm-up); medians are reported")
+	fs.IntVar(&p.Images, "images", 0, "random images per sequence, after the text (vision-language models)")
+	fs.IntVar(&p.ImageSize, "image-size", 448, "side of the square random images, in pixels")
 	seed := fs.Uint64("seed", 0, "seed of the random prompts")
 	threads := fs.Int("threads", 0, "kernel threads (0: all cores)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -31,8 +33,14 @@ func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	p.Seed = *seed
 	log, _ := logger("warning", stderr)
+	if p.Images < 0 || p.ImageSize <= 0 {
+		return fmt.Errorf("%w: --images must not be negative and --image-size must be positive", errUsage)
+	}
+	// Room for the images' tokens: smart_resize rounds each side to a
+	// multiple of 28, one more at most.
+	side := p.ImageSize/28 + 1
 	eng, err := srt.NewEngine(ctx, srt.Options{ModelPath: *modelPath, Threads: *threads, Logger: log,
-		ContextLength: p.InputLen + p.OutputLen, MaxTotalTokens: 1})
+		ContextLength: p.InputLen + p.OutputLen + p.Images*(side*side+2), MaxTotalTokens: 1})
 	if err != nil {
 		return err
 	}
@@ -60,6 +68,10 @@ func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writ
 	info := eng.Info()
 	fmt.Fprintf(stdout, "model: %s (%s, %s), threads %d, kernels %s\n", info.ModelPath, info.Format, info.Architectures[0], info.Threads, info.ISA)
 	fmt.Fprintf(stdout, "batch_size: %d, input_len: %d, output_len: %d, runs: %d (medians)\n", p.BatchSize, p.InputLen, p.OutputLen, len(res.Runs))
+	if p.Images > 0 {
+		fmt.Fprintf(stdout, "images: %d per sequence of %dx%d, %d prompt tokens for them\n", p.Images, p.ImageSize, p.ImageSize, res.ImageTokens)
+		fmt.Fprintf(stdout, "Vision. latency per image: %.5f s\n", res.VisionLatency)
+	}
 	fmt.Fprintf(stdout, "Prefill. latency: %.5f s, throughput: %9.2f token/s\n", res.PrefillLatency, res.PrefillThroughput)
 	fmt.Fprintf(stdout, "Decode.  median latency: %.5f s, median throughput: %9.2f token/s\n", res.DecodeLatency, res.DecodeThroughput)
 	fmt.Fprintf(stdout, "Total. latency: %.3f s\n", res.TotalLatency)

@@ -6,11 +6,13 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sglang-go/sglang/srt"
 	"github.com/sglang-go/sglang/srt/model/hub"
 	"github.com/sglang-go/sglang/srt/server"
+	"github.com/sglang-go/sglang/srt/vision/image"
 )
 
 // runServe is "sglang serve": SGLang's launch_server with its flag names.
@@ -35,6 +37,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	streamInterval := fs.Int("stream-interval", 1, "accepted for compatibility; every step is streamed")
 	tpSize := fs.Int("tp-size", 1, "accepted for compatibility; must be 1")
 	maxBody := fs.Int64("max-body-bytes", 32<<20, "largest request body in bytes")
+	var mediaPaths []string
+	fs.Func("allowed-local-media-path", "directory whose image files requests may name by path or file:// URL (repeat or comma-separate for several; default: none)",
+		func(v string) error {
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					mediaPaths = append(mediaPaths, p)
+				}
+			}
+			return nil
+		})
+	privateURLs := fs.Bool("allow-private-image-urls", false, "let image URLs reach private, loopback and link-local addresses (tests and trusted networks only)")
+	maxImages := fs.Int("max-images-per-request", srt.DefaultMaxImagesPerRequest, "most images in one request")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,6 +57,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *tpSize != 1 {
 		return fmt.Errorf("%w: --tp-size must be 1 on CPU", errUsage)
+	}
+	if *maxImages < 1 {
+		return fmt.Errorf("%w: --max-images-per-request must be at least 1", errUsage)
 	}
 	if *port < 0 || *port > 65535 {
 		return fmt.Errorf("%w: --port %d out of range", errUsage, *port)
@@ -53,7 +70,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	eng, err := srt.NewEngine(ctx, srt.Options{ModelPath: *modelPath, Threads: *threads, ContextLength: *ctxLen,
 		MaxTotalTokens: *maxTotal, MaxRunningRequests: *maxRunning, ChunkedPrefillSize: *chunked,
-		SchedulePolicy: *policy, DisableRadixCache: *noRadix, DisableJumpForward: *noJump, Logger: log, Hub: hub.Options{Progress: stderr}})
+		SchedulePolicy: *policy, DisableRadixCache: *noRadix, DisableJumpForward: *noJump, Logger: log, Hub: hub.Options{Progress: stderr},
+		Media:               image.Options{AllowedLocalMediaPaths: mediaPaths, AllowPrivateURLs: *privateURLs},
+		MaxImagesPerRequest: *maxImages})
 	if err != nil {
 		return err
 	}
@@ -77,7 +96,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"max_running_requests": *maxRunning, "max_total_tokens": *maxTotal, "mem_fraction_static": *memFrac,
 			"schedule_policy": *policy, "disable_radix_cache": *noRadix, "chunked_prefill_size": *chunked,
 			"api_key_set": *apiKey != "", "log_level": *logLevel, "threads": *threads,
-			"stream_interval": *streamInterval, "tp_size": *tpSize, "device": "cpu"}})
+			"stream_interval": *streamInterval, "tp_size": *tpSize, "device": "cpu",
+			"allowed_local_media_path": mediaPaths, "allow_private_image_urls": *privateURLs,
+			"max_images_per_request": *maxImages}})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,6 +64,25 @@ func TestTestModelVL(t *testing.T) {
 			}
 			if ids := greedyIDs(t, out, []int32{151644, 872, 198, 9707}, 4); len(ids) != 4 {
 				t.Errorf("text generation gave %v", ids)
+			}
+			if _, err := os.Stat(filepath.Join(out, "chat_template.json")); err != nil {
+				t.Errorf("no chat template for images: %v", err)
+			}
+			// bench-one-batch times the vision tower and prefills the
+			// images' tokens: 2 images of 112x112 are 2*(4*4+2) tokens.
+			stdout, stderr, code = runCmd(t, "bench-one-batch", "--model-path", out, "--input-len", "8", "--output-len", "3",
+				"--runs", "1", "--images", "2", "--image-size", "112", "--json")
+			if code != 0 {
+				t.Fatalf("bench-one-batch --images: %s", stderr)
+			}
+			var res struct {
+				Images  int     `json:"images"`
+				Tokens  int     `json:"image_tokens"`
+				Vision  float64 `json:"vision_latency_per_image"`
+				Prefill float64 `json:"prefill_throughput"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Images != 2 || res.Tokens != 36 || res.Vision <= 0 || res.Prefill <= 0 {
+				t.Errorf("bench-one-batch --images JSON %s: %v", stdout, err)
 			}
 		})
 	}

@@ -110,6 +110,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	metric("sglang:cached_tokens_total", "counter", "Number of cached prompt tokens.", float64(st.CachedTokens))
 	metric("sglang:num_requests_total", "counter", "Number of requests received by the engine.", float64(st.Requests))
 	metric("sglang:num_retracted_reqs_total", "counter", "Number of retracted requests.", float64(st.Retracted))
+	metric("sglang:vision_encodes_total", "counter", "Images run through the vision tower.", float64(st.VisionEncodes))
+	metric("sglang:vision_cache_hits_total", "counter", "Images whose vision-tower output came from the LRU cache.", float64(st.VisionCacheHits))
+	metric("sglang:vision_cached_images_total", "counter", "Images whose every token came from the KV prefix cache (no vision work).", float64(st.VisionCachedImages))
 	s.metrics.mu.Lock()
 	fmt.Fprintf(bw, "# HELP sglang:num_finished_requests_total Number of finished requests by finish reason.\n# TYPE sglang:num_finished_requests_total counter\n")
 	for _, reason := range []string{"stop", "length", "abort", "unknown"} {

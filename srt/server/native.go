@@ -55,6 +55,10 @@ type ModelInfo struct {
 	EOSTokenIDs            []int32  `json:"eos_token_ids"`
 	Format                 string   `json:"format"`
 	PreferredSamplingParam any      `json:"preferred_sampling_params"`
+	// ChatTemplate is the Jinja source of the chat template the server
+	// renders /v1/chat/completions with (our extension: frontends pick
+	// their role format from it instead of guessing from the model path).
+	ChatTemplate string `json:"chat_template,omitempty"`
 }
 
 func (s *Server) modelInfo() ModelInfo {
@@ -62,7 +66,15 @@ func (s *Server) modelInfo() ModelInfo {
 	return ModelInfo{ModelPath: in.ModelPath, TokenizerPath: in.TokenizerPath, IsGeneration: true,
 		ModelType: in.ModelType, Architectures: in.Architectures, ServedModelName: s.opts.ServedModelName,
 		WeightVersion: "default", ContextLength: in.ContextLength, VocabSize: in.VocabSize,
-		EOSTokenIDs: in.EOS, Format: in.Format}
+		EOSTokenIDs: in.EOS, Format: in.Format, HasImageUnderstanding: in.Vision,
+		ChatTemplate: s.chatTemplateSource()}
+}
+
+func (s *Server) chatTemplateSource() string {
+	if s.opts.ChatTemplate == nil {
+		return ""
+	}
+	return s.opts.ChatTemplate.Source()
 }
 
 func (s *Server) handleModelInfo(w http.ResponseWriter, r *http.Request) {
@@ -322,7 +334,7 @@ func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 	var text string
 	switch {
 	case len(body.Messages) > 0:
-		msgs, err := parseMessages(body.Messages)
+		msgs, _, err := parseMessages(body.Messages)
 		if err != nil {
 			writeOpenAIError(w, err)
 			return

@@ -19,6 +19,8 @@ const ChatMaxTokens = 1 << 30
 type ChatConfig struct {
 	Template *chat.Template
 	BOS, EOS string
+	// Vision says the model takes images; without it image parts are a 400.
+	Vision bool
 }
 
 // toSampling converts the shared OpenAI fields; maxTokens is the default
@@ -79,50 +81,35 @@ func responseFormatSchema(raw json.RawMessage) (json.RawMessage, error) {
 	return nil, fmt.Errorf("%w: response_format %q (json_object and json_schema are)", ErrNotSupported, rf.Type)
 }
 
-// parseMessages reads OpenAI chat messages into template messages. Image
-// parts are refused: the models we serve have no vision tower yet.
-func parseMessages(raw []json.RawMessage) ([]chat.Message, error) {
+// parseMessages reads OpenAI chat messages into template messages, and
+// returns the image_url parts' URLs in order. A message with images keeps
+// its content parts (the template renders each image's placeholder); a
+// text-only list of parts becomes one string, as SGLang does for templates
+// that expect string content (most do).
+func parseMessages(raw []json.RawMessage) ([]chat.Message, []string, error) {
 	msgs := make([]chat.Message, 0, len(raw))
+	var images []string
 	for i, r := range raw {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(r, &m); err != nil || m == nil {
-			return nil, badRequest("messages[%d]: want an object", i)
+			return nil, nil, badRequest("messages[%d]: want an object", i)
 		}
 		var cm chat.Message
 		if err := json.Unmarshal(m["role"], &cm.Role); err != nil || cm.Role == "" {
-			return nil, badRequest("messages[%d]: role must be a string", i)
+			return nil, nil, badRequest("messages[%d]: role must be a string", i)
 		}
 		switch cm.Role {
 		case "system", "user", "assistant", "tool", "developer", "function":
 		default:
-			return nil, badRequest("messages[%d]: unknown role %q", i, cm.Role)
+			return nil, nil, badRequest("messages[%d]: unknown role %q", i, cm.Role)
 		}
 		if c, ok := m["content"]; ok && !isNullJSON(c) {
-			var s string
-			if err := json.Unmarshal(c, &s); err == nil {
-				cm.Content = s
-			} else {
-				var parts []chat.Part
-				if err := json.Unmarshal(c, &parts); err != nil {
-					return nil, badRequest("messages[%d].content: want a string or a list of content parts", i)
-				}
-				for j, p := range parts {
-					switch p.Type {
-					case "text":
-					case "image_url", "image", "input_image":
-						return nil, badRequest("messages[%d].content[%d]: the model does not support images", i, j)
-					default:
-						return nil, badRequest("messages[%d].content[%d]: unsupported content part type %q", i, j, p.Type)
-					}
-				}
-				// Text-only parts become one string, as SGLang does for
-				// templates that expect string content (most do).
-				texts := make([]string, len(parts))
-				for j, p := range parts {
-					texts[j] = p.Text
-				}
-				cm.Content = strings.Join(texts, "\n")
+			content, imgs, err := parseContent(c, i)
+			if err != nil {
+				return nil, nil, err
 			}
+			cm.Content = content
+			images = append(images, imgs...)
 		}
 		for k, v := range m {
 			if isNullJSON(v) {
@@ -150,12 +137,45 @@ func parseMessages(raw []json.RawMessage) ([]chat.Message, error) {
 				cm.Extra[k] = x
 			}
 			if err != nil {
-				return nil, badRequest("messages[%d].%s: %v", i, k, err)
+				return nil, nil, badRequest("messages[%d].%s: %v", i, k, err)
 			}
 		}
 		msgs = append(msgs, cm)
 	}
-	return msgs, nil
+	return msgs, images, nil
+}
+
+// parseContent reads message i's content: a string, or a list of text and
+// image_url parts.
+func parseContent(c json.RawMessage, i int) (content any, images []string, err error) {
+	var s string
+	if err := json.Unmarshal(c, &s); err == nil {
+		return s, nil, nil
+	}
+	var parts []chat.Part
+	if err := json.Unmarshal(c, &parts); err != nil {
+		return nil, nil, badRequest("messages[%d].content: want a string or a list of content parts", i)
+	}
+	for j, p := range parts {
+		switch p.Type {
+		case "text":
+		case "image_url":
+			if p.ImageURL == nil || strings.TrimSpace(p.ImageURL.URL) == "" {
+				return nil, nil, badRequest("messages[%d].content[%d]: image_url.url is required", i, j)
+			}
+			images = append(images, p.ImageURL.URL)
+		default:
+			return nil, nil, badRequest("messages[%d].content[%d]: unsupported content part type %q (text and image_url are)", i, j, p.Type)
+		}
+	}
+	if len(images) > 0 {
+		return parts, images, nil
+	}
+	texts := make([]string, len(parts))
+	for j, p := range parts {
+		texts[j] = p.Text
+	}
+	return strings.Join(texts, "\n"), nil, nil
 }
 
 func isNullJSON(b json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(b), []byte("null")) }
@@ -220,9 +240,12 @@ func FromChatRequest(r *ChatRequest, cfg ChatConfig) (*srt.GenerateRequest, int,
 	if err != nil {
 		return nil, 0, err
 	}
-	msgs, err := parseMessages(r.Messages)
+	msgs, images, err := parseMessages(r.Messages)
 	if err != nil {
 		return nil, 0, err
+	}
+	if len(images) > 0 && !cfg.Vision {
+		return nil, 0, badRequest("the model does not support images (image_url parts need a vision-language model such as Qwen2-VL)")
 	}
 	var tools []any
 	for _, t := range r.Tools {
@@ -235,7 +258,7 @@ func FromChatRequest(r *ChatRequest, cfg ChatConfig) (*srt.GenerateRequest, int,
 	if err != nil {
 		return nil, 0, err
 	}
-	req := &srt.GenerateRequest{Text: text, Sampling: p, LogprobStartLen: -1}
+	req := &srt.GenerateRequest{Text: text, Sampling: p, LogprobStartLen: -1, ImageData: images}
 	if r.Logprobs != nil && *r.Logprobs {
 		req.ReturnLogprob, req.ReturnTextInLogprobs = true, true
 		if r.TopLogprobs != nil {

@@ -19,7 +19,7 @@ func newID(prefix string) string {
 }
 
 func (s *Server) chatConfig() ChatConfig {
-	return ChatConfig{Template: s.opts.ChatTemplate, BOS: s.opts.BOS, EOS: s.opts.EOS}
+	return ChatConfig{Template: s.opts.ChatTemplate, BOS: s.opts.BOS, EOS: s.opts.EOS, Vision: s.eng.Info().Vision}
 }
 
 func (s *Server) renderChat(msgs []chat.Message) (string, error) {

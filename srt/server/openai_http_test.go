@@ -83,31 +83,7 @@ func TestGoOpenAI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer st.Close()
-		var text, role string
-		var usage *openai.Usage
-		finish := ""
-		for {
-			ch, err := st.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ch.Usage != nil {
-				usage = ch.Usage
-			}
-			for _, c := range ch.Choices {
-				text += c.Delta.Content
-				if c.Delta.Role != "" {
-					role = c.Delta.Role
-				}
-				if c.FinishReason != "" {
-					finish = string(c.FinishReason)
-				}
-			}
-		}
+		text, role, finish, usage := readChatStream(t, st)
 		if text != full.Choices[0].Message.Content || role != "assistant" || finish == "" {
 			t.Fatalf("streamed %q role %q finish %q; non-streamed %q", text, role, finish, full.Choices[0].Message.Content)
 		}
@@ -252,5 +228,33 @@ func TestQwenChat(t *testing.T) {
 		MaxTokens: 3, ChatTemplateKwargs: map[string]any{"enable_thinking": false}})
 	if err != nil || r.Usage.CompletionTokens == 0 {
 		t.Fatalf("%+v %v", r, err)
+	}
+}
+
+// readChatStream reads a go-openai chat stream to its end and returns the
+// joined content, the role and finish reason it named, and the usage chunk.
+func readChatStream(t *testing.T, st *openai.ChatCompletionStream) (text, role, finish string, usage *openai.Usage) {
+	t.Helper()
+	defer st.Close()
+	for {
+		ch, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return text, role, finish, usage
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.Usage != nil {
+			usage = ch.Usage
+		}
+		for _, c := range ch.Choices {
+			text += c.Delta.Content
+			if c.Delta.Role != "" {
+				role = c.Delta.Role
+			}
+			if c.FinishReason != "" {
+				finish = string(c.FinishReason)
+			}
+		}
 	}
 }

@@ -324,13 +324,14 @@ func TestLoadChatConfig(t *testing.T) {
 
 func FuzzParseMessages(f *testing.F) {
 	f.Add(`[{"role": "user", "content": "hi"}]`)
+	f.Add(`[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/a.png"}}, {"type": "text", "text": "what?"}]}]`)
 	f.Add(`[{"role": "assistant", "content": null, "tool_calls": [{"id": "1"}]}, {"role": "tool", "content": [{"type": "text", "text": "x"}], "tool_call_id": "1"}]`)
 	f.Fuzz(func(t *testing.T, s string) {
 		var raw []json.RawMessage
 		if json.Unmarshal([]byte(s), &raw) != nil {
 			return
 		}
-		msgs, err := parseMessages(raw)
+		msgs, images, err := parseMessages(raw)
 		if err != nil {
 			if statusOf(err) != 400 {
 				t.Fatalf("status %d: %v", statusOf(err), err)
@@ -339,6 +340,9 @@ func FuzzParseMessages(f *testing.F) {
 		}
 		if len(msgs) != len(raw) {
 			t.Fatalf("%d messages from %d", len(msgs), len(raw))
+		}
+		if want := strings.Count(s, `"image_url"`); len(images) > want {
+			t.Fatalf("%d images from %d image_url mentions", len(images), want)
 		}
 	})
 }

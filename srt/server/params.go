@@ -277,9 +277,6 @@ func ParseGenerate(r io.Reader) (*NativeRequest, error) {
 	if err := decodeStrict(data, &b, "generate"); err != nil {
 		return nil, err
 	}
-	if !isNull(b.ImageData) {
-		return nil, badRequest("image_data: the model does not support images")
-	}
 	if !isNull(b.InputEmbeds) {
 		return nil, fmt.Errorf("%w: input_embeds", ErrNotSupported)
 	}
@@ -350,6 +347,10 @@ func ParseGenerate(r io.Reader) (*NativeRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	images, err := parseImageData(b.ImageData, n, batch)
+	if err != nil {
+		return nil, err
+	}
 	out := &NativeRequest{Batch: batch, Stream: b.Stream != nil && *b.Stream}
 	total := 0
 	for i := range samp {
@@ -374,6 +375,9 @@ func ParseGenerate(r io.Reader) (*NativeRequest, error) {
 			req := &srt.GenerateRequest{Sampling: p, ReturnLogprob: retLP[i], LogprobStartLen: startLen[i],
 				TopLogprobsNum: topN[i], ReturnTextInLogprobs: b.ReturnTextInLogprobs != nil && *b.ReturnTextInLogprobs,
 				RID: rids[i]}
+			if images != nil {
+				req.ImageData = images[i]
+			}
 			if req.RID != "" && samples > 1 {
 				req.RID = fmt.Sprintf("%s-%d", rids[i], k)
 			}

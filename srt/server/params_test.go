@@ -112,7 +112,20 @@ func TestParseGenerate(t *testing.T) {
 		{name: "json_schema type", body: `{"text": "a", "sampling_params": {"json_schema": 12}}`, err: ErrBadRequest, msg: "json_schema"},
 		{name: "stop_regex type", body: `{"text": "a", "sampling_params": {"stop_regex": 5}}`, err: ErrBadRequest, msg: "stop_regex"},
 		{name: "length mismatch", body: `{"text": ["a", "b"], "rid": ["x"]}`, err: ErrBadRequest, msg: "rid"},
-		{name: "images", body: `{"text": "a", "image_data": "data:,"}`, err: ErrBadRequest, msg: "images"},
+		{name: "one image", body: `{"text": "a", "image_data": "u1"}`, n: 1, check: images([]string{"u1"})},
+		{name: "images of one prompt", body: `{"text": "a", "image_data": ["u1", "u2"]}`, n: 1, check: images([]string{"u1", "u2"})},
+		{name: "one image per batch item", body: `{"text": ["a", "b"], "image_data": ["u1", "u2"]}`, n: 2, batch: true,
+			check: images([]string{"u1"}, []string{"u2"})},
+		{name: "image lists per batch item", body: `{"text": ["a", "b", "c"], "image_data": [["u1", "u2"], null, "u3"]}`, n: 3, batch: true,
+			check: images([]string{"u1", "u2"}, nil, []string{"u3"})},
+		{name: "same image for the batch", body: `{"text": ["a", "b"], "image_data": "u1"}`, n: 2, batch: true,
+			check: images([]string{"u1"}, []string{"u1"})},
+		{name: "images times n", body: `{"text": "a", "image_data": "u1", "sampling_params": {"n": 2}}`, n: 2, batch: true,
+			check: images([]string{"u1"}, []string{"u1"})},
+		{name: "image batch mismatch", body: `{"text": ["a", "b"], "image_data": ["u1"]}`, err: ErrBadRequest, msg: "image_data has 1 items"},
+		{name: "image not a string", body: `{"text": "a", "image_data": [5]}`, err: ErrBadRequest, msg: "image_data"},
+		{name: "empty image", body: `{"text": "a", "image_data": [""]}`, err: ErrBadRequest, msg: "empty image"},
+		{name: "image object", body: `{"text": "a", "image_data": {"url": "x"}}`, err: ErrBadRequest, msg: "image_data"},
 		{name: "too many", body: `{"text": ["a", "b"], "sampling_params": {"n": 2500}}`, err: ErrBadRequest, msg: "at most"},
 		{name: "negative top logprobs", body: `{"text": "a", "top_logprobs_num": -1}`, err: ErrBadRequest},
 	} {
@@ -161,4 +174,16 @@ func FuzzParseGenerate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// images checks each request's ImageData.
+func images(want ...[]string) func(*testing.T, []*srt.GenerateRequest) {
+	return func(t *testing.T, r []*srt.GenerateRequest) {
+		t.Helper()
+		for i, q := range r {
+			if !reflect.DeepEqual(q.ImageData, want[i]) {
+				t.Fatalf("request %d images %q, want %q", i, q.ImageData, want[i])
+			}
+		}
+	}
 }

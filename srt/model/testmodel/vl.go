@@ -222,7 +222,9 @@ func writeVL(o Options) error {
 	if err := safetensors.Write(filepath.Join(o.Out, "model.safetensors"), named, map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("testmodel: %w", err)
 	}
-	for name, v := range map[string]any{"config.json": o.vlConfig(), "preprocessor_config.json": o.vlPreprocessor()} {
+	files := map[string]any{"config.json": o.vlConfig(), "preprocessor_config.json": o.vlPreprocessor(),
+		"chat_template.json": map[string]string{"chat_template": vlChatTemplate}}
+	for name, v := range files {
 		b, _ := json.MarshalIndent(v, "", "  ")
 		if err := os.WriteFile(filepath.Join(o.Out, name), b, 0o644); err != nil {
 			return fmt.Errorf("testmodel: %w", err)
@@ -249,3 +251,21 @@ func writeVL(o Options) error {
 	}
 	return nil
 }
+
+// vlChatTemplate is a chat template in the format of the Qwen2-VL and
+// Qwen2.5-VL checkpoints' chat_template.json: ChatML turns, a default system
+// prompt, and each image or image_url content part rendered as
+// <|vision_start|><|image_pad|><|vision_end|> (the processor expands the
+// pad to one token per merged patch).
+const vlChatTemplate = "{% set image_count = namespace(value=0) %}" +
+	"{% for message in messages %}" +
+	"{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}" +
+	"<|im_start|>{{ message['role'] }}\n" +
+	"{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n" +
+	"{% else %}{% for content in message['content'] %}" +
+	"{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}" +
+	"{% set image_count.value = image_count.value + 1 %}" +
+	"{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>" +
+	"{% elif 'text' in content %}{{ content['text'] }}{% endif %}" +
+	"{% endfor %}<|im_end|>\n{% endif %}{% endfor %}" +
+	"{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
