@@ -43,23 +43,27 @@ func medianDur(d []time.Duration) time.Duration {
 }
 
 // TestMeasureConstrainedDecode reports decode tokens/s with the character
-// JSON regex (mask cache warm, jump-forward off so that every token is
-// decoded) against unconstrained decoding of as many tokens.
+// JSON regex (mask cache warm; both requests ask for logprobs, so that every
+// token is sampled through the mask rather than forced) against
+// unconstrained decoding of as many tokens.
 func TestMeasureConstrainedDecode(t *testing.T) {
 	eng := qwenTestModel(t, Options{DisableJumpForward: true})
 	prompt := characterPrompt
 	con := greedyParams(200)
 	con.Regex = characterRegex
-	warm, _ := timedRun(t, eng, GenerateRequest{Text: prompt, Sampling: con})
+	req := func(p SamplingParams) GenerateRequest {
+		return GenerateRequest{Text: prompt, Sampling: p, ReturnLogprob: true, LogprobStartLen: -1}
+	}
+	warm, _ := timedRun(t, eng, req(con))
 	n := len(warm.OutputIDs)
 	free := greedyParams(n)
 	free.IgnoreEOS = true
 	var tc, tf []time.Duration
 	for range 3 {
 		eng.FlushCache(context.Background())
-		o1, d1 := timedRun(t, eng, GenerateRequest{Text: prompt, Sampling: con})
+		o1, d1 := timedRun(t, eng, req(con))
 		eng.FlushCache(context.Background())
-		o2, d2 := timedRun(t, eng, GenerateRequest{Text: prompt, Sampling: free})
+		o2, d2 := timedRun(t, eng, req(free))
 		if len(o1.OutputIDs) != n || len(o2.OutputIDs) != n {
 			t.Fatalf("token counts %d, %d, want %d", len(o1.OutputIDs), len(o2.OutputIDs), n)
 		}
@@ -97,6 +101,9 @@ func TestMeasureJumpForward(t *testing.T) {
 	t.Logf("jump-forward: %v, %d tokens (%d forced); token by token: %v, %d tokens; speedup %.2fx",
 		djf, len(jf.OutputIDs), jf.MetaInfo.JumpForwardTokens, dplain, len(plain.OutputIDs), dplain.Seconds()/djf.Seconds())
 	t.Logf("identical text: %v\njf:    %q\nplain: %q", jf.Text == plain.Text, jf.Text, plain.Text)
+	if jf.Text != plain.Text {
+		t.Error("jump-forward changed the output")
+	}
 }
 
 // BenchmarkConstrainedDecode compares decode throughput on stories260K with

@@ -45,17 +45,11 @@ func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer eng.Close()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	res, err := eng.BenchOneBatch(ctx, p)
 	if err != nil {
 		return err
@@ -76,4 +70,21 @@ func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writ
 	fmt.Fprintf(stdout, "Decode.  median latency: %.5f s, median throughput: %9.2f token/s\n", res.DecodeLatency, res.DecodeThroughput)
 	fmt.Fprintf(stdout, "Total. latency: %.3f s\n", res.TotalLatency)
 	return nil
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called; an
+// empty path profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

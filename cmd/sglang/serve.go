@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		})
 	privateURLs := fs.Bool("allow-private-image-urls", false, "let image URLs reach private, loopback and link-local addresses (tests and trusted networks only)")
 	maxImages := fs.Int("max-images-per-request", srt.DefaultMaxImagesPerRequest, "most images in one request")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (written at shutdown)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -68,6 +69,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	eng, err := srt.NewEngine(ctx, srt.Options{ModelPath: *modelPath, Threads: *threads, ContextLength: *ctxLen,
 		MaxTotalTokens: *maxTotal, MaxRunningRequests: *maxRunning, ChunkedPrefillSize: *chunked,
 		SchedulePolicy: *policy, DisableRadixCache: *noRadix, DisableJumpForward: *noJump, Logger: log, Hub: hub.Options{Progress: stderr},
