@@ -16,6 +16,7 @@ func TestMap(t *testing.T) {
 		{"empty", nil},
 		{"small", []byte("GGUF\x03\x00\x00\x00")},
 		{"pages", bytes.Repeat([]byte{7, 1, 2}, 10000)},
+		{"huge-pages", bytes.Repeat([]byte{5, 4, 3, 2, 1}, 1<<20)}, // spans 2 MB pages: the madvise path
 	}
 	for _, tc := range tests {
 		p := filepath.Join(dir, tc.name)

@@ -2,6 +2,7 @@
 
 // Package mmap maps model files read-only into memory, so weights are used
 // in place rather than copied. Where mmap is unavailable it reads the file.
+// On Linux the mapping asks for transparent huge pages (see adviseHuge).
 package mmap
 
 import (
@@ -33,5 +34,6 @@ func Map(path string) ([]byte, func() error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("mmap: %w", err)
 	}
+	adviseHuge(b)
 	return b, func() error { return unix.Munmap(b) }, nil
 }

@@ -15,9 +15,10 @@ import (
 // weight type; acc selects += over =.
 type tileFn func(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
 
-// mvFn computes out[j] = sum_{t<k} x[t]*w_j[t] for j < 4, w_j = w + j*wstride
-// bytes holding values of the kernel's weight type; k % 32 == 0, k > 0.
-type mvFn func(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
+// mvFn computes out[j] = sum_{t<k} x[t]*w_j[t] for j < rows (rows >= 1),
+// w_j = w + j*wstride bytes holding values of the kernel's weight type;
+// k % 32 == 0, k > 0.
+type mvFn func(k int, x *float32, w unsafe.Pointer, wstride, rows int, out *float32)
 
 // q8DotFn returns sum over nb blocks of xd[b]*d_w[b]*sum_j xq[32b+j]*q_w[b][j],
 // with w pointing at nb Q8_0 blocks (q4dot: Q4_0 blocks, q = nibble-8).
@@ -33,8 +34,9 @@ type kernelSet struct {
 	direct [Q4_0 + 1]tileFn // tiles reading weights in place (nil: dequantize first)
 	dmax   [Q4_0 + 1]int    // use direct tiles when n <= dmax (F32: always when set)
 	f32    tileFn           // tile over dequantized f32 panels
-	// mv, when set for a type, is the n == 1 matvec over four weight rows
-	// (w + j*wstride bytes) with k a positive multiple of 32: out[j] = x·w_j.
+	// mv, when set for a type, is the n == 1 matvec over a run of weight
+	// rows (w + j*wstride bytes) with k a positive multiple of 32:
+	// out[j] = x·w_j.
 	mv    [Q4_0 + 1]mvFn
 	deq   func(dst []float32, src []byte, t DType) // dequantize a run of values
 	q8dot q8DotFn
@@ -46,6 +48,9 @@ type kernelSet struct {
 	// q8rows4, when set, is q8pair over four weight rows (w + j*rowBytes)
 	// at once, storing the four dots in out[0:4]; nb must be even.
 	q8rows4 func(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
+	// q8rows, when set, is q8rows4's arithmetic over any number of rows
+	// (>= 1) streamed one after the other: the batch-1 kernel.
+	q8rows func(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, rows, nb int, out *float32)
 	// q4rows4, when set, is the Q4_0 int8 dot over four weight rows with
 	// the activation prepared by q4Aux; nb must be even.
 	q4rows4 func(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)

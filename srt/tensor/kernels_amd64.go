@@ -35,6 +35,7 @@ func archKernels(f simd.Features) *kernelSet {
 			ks.q8dot, ks.q4dot = simd.Q8DotVNNI, simd.Q4DotVNNI
 			ks.q8pair = simd.Q8Dot2VNNI
 			ks.q8rows4 = simd.Q8Dot4VNNI
+			ks.q8rows = simd.Q8RowsVNNI
 			ks.q4rows4 = simd.Q4Dot4VNNI
 		}
 		ks.direct[F32], ks.dmax[F32] = simd.Tile512F32, directMax512

@@ -175,12 +175,9 @@ func (c *CPU) mmWorker(wk int) {
 		}
 		nr := r1 - r0
 		if mv != nil {
-			for ; nr >= 4; r0, nr = r0+4, nr-4 {
-				mv(K, &x[0], unsafe.Pointer(&w.Data[r0*rowBytes]), rowBytes, &out[r0])
-			}
-			if nr == 0 {
-				continue
-			}
+			_, _ = w.Data[r1*rowBytes-1], out[r1-1] // the kernel reads rows [r0, r1)
+			mv(K, &x[0], unsafe.Pointer(&w.Data[r0*rowBytes]), rowBytes, nr, &out[r0])
+			continue
 		}
 		for k0 := 0; k0 < K; k0 += j.kc {
 			kk := min(j.kc, K-k0)
@@ -226,9 +223,12 @@ func (c *CPU) mmInt8(wk int) {
 		pair = nil
 	}
 	pairs := nb / 2
-	rows4 := c.k.q8rows4
+	rows4, rows1 := c.k.q8rows4, c.k.q8rows
 	if pair == nil || nb%2 != 0 {
-		rows4 = nil
+		rows4, rows1 = nil, nil
+	}
+	if n != 1 {
+		rows1 = nil
 	}
 	q4rows4 := c.k.q4rows4
 	if w.DType != Q4_0 || nb%2 != 0 {
@@ -248,6 +248,10 @@ func (c *CPU) mmInt8(wk int) {
 					q4rows4(&j.aux[i*pairs*48], wp, rowBytes, nb, &o[0])
 				}
 			}
+		}
+		if rows1 != nil {
+			rows1(&j.xq[0], &j.aux[0], unsafe.Pointer(&w.Data[r0*rowBytes]), rowBytes, r1-r0, nb, &out[r0])
+			continue
 		}
 		if rows4 != nil {
 			for ; r0+4 <= r1; r0 += 4 {

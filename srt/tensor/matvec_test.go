@@ -9,39 +9,53 @@ import (
 )
 
 // checkMatVecKernels calls the kernel set's batch-1 multi-row kernels (mv,
-// q8rows4) directly on four rows of a random matrix and compares each dot
-// with the reference; it reports whether a kernel ran.
-func checkMatVecKernels(t *testing.T, ks *kernelSet, rng *rand.Rand, dt DType, cols int) bool {
+// q8rows, q8rows4, q4rows4) directly on the rows of a random matrix (mv and
+// q8rows: all rows, 1 or more, q8rows taking odd row counts; the 4-row
+// kernels: four, rows must be >= 4) and compares each dot with the
+// reference; it reports whether a kernel ran.
+func checkMatVecKernels(t *testing.T, ks *kernelSet, rng *rand.Rand, dt DType, rows, cols int) bool {
 	t.Helper()
-	w := randMatrix(t, rng, dt, 4, cols)
+	w := randMatrix(t, rng, dt, rows, cols)
 	x := randVec(rng, cols)
-	got := []float32{float32(math.NaN()), float32(math.NaN()), float32(math.NaN()), float32(math.NaN())}
-	want := make([]float32, 4)
+	got := make([]float32, rows)
+	for j := range got {
+		got[j] = float32(math.NaN())
+	}
+	want := make([]float32, rows)
 	rb := dt.RowBytes(cols)
 	wp := unsafe.Pointer(&w.Data[0])
+	n := rows // rows written by the kernel
 	switch {
-	case dt == Q8_0 && ks.q8rows4 != nil && cols%64 == 0:
+	case dt == Q8_0 && ks.q8rows != nil && cols%64 == 0 && rows%2 == 1:
+		xq, xd := quantizeActs(nil, nil, x, quantActsGo)
+		aux := make([]int32, cols/64*32)
+		q8Aux(aux, xq, xd)
+		ks.q8rows(&xq[0], &aux[0], wp, rb, rows, cols/32, &got[0])
+		RefMatMulQ8(want, x, 1, w)
+	case dt == Q8_0 && ks.q8rows4 != nil && cols%64 == 0 && rows >= 4:
 		xq, xd := quantizeActs(nil, nil, x, quantActsGo)
 		aux := make([]int32, cols/64*32)
 		q8Aux(aux, xq, xd)
 		ks.q8rows4(&xq[0], &aux[0], wp, rb, cols/32, &got[0])
 		RefMatMulQ8(want, x, 1, w)
-	case dt == Q4_0 && ks.q4rows4 != nil && cols%64 == 0:
+		n = 4
+	case dt == Q4_0 && ks.q4rows4 != nil && cols%64 == 0 && rows >= 4:
 		xq, xd := quantizeActs(nil, nil, x, quantActsGo)
 		aux := make([]int32, cols/64*48)
 		q4Aux(aux, xq, xd)
 		ks.q4rows4(&aux[0], wp, rb, cols/32, &got[0])
 		RefMatMulQ8(want, x, 1, w)
+		n = 4
 	case ks.mv[dt] != nil && cols%32 == 0:
-		ks.mv[dt](cols, &x[0], wp, rb, &got[0])
+		ks.mv[dt](cols, &x[0], wp, rb, rows, &got[0])
 		RefMatMul(want, x, 1, w)
 	default:
 		return false
 	}
 	scale := absMatMul(x, 1, w)
-	for j := range got {
+	for j := range got[:n] {
 		if d := abs32(got[j] - want[j]); !(d <= 2e-6*(scale[j]+1)) {
-			t.Fatalf("%s %v cols=%d: row %d = %g, want %g (scale %g)", ks.name, dt, cols, j, got[j], want[j], scale[j])
+			t.Fatalf("%s %v %dx%d: row %d = %g, want %g (scale %g)", ks.name, dt, rows, cols, j, got[j], want[j], scale[j])
 		}
 	}
 	return true
@@ -53,12 +67,14 @@ func TestMatVecKernels(t *testing.T) {
 		ks := pickKernels(isa)
 		ran := 0
 		for _, dt := range allTypes {
-			for _, cols := range []int{32, 64, 128, 896, 4864} {
-				t.Run(fmt.Sprintf("%s/%v/%d", isa, dt, cols), func(t *testing.T) {
-					if checkMatVecKernels(t, ks, rng, dt, cols) {
-						ran++
-					}
-				})
+			for _, cols := range []int{32, 64, 96, 128, 896, 4864} {
+				for _, rows := range []int{1, 4, 7} {
+					t.Run(fmt.Sprintf("%s/%v/%dx%d", isa, dt, rows, cols), func(t *testing.T) {
+						if checkMatVecKernels(t, ks, rng, dt, rows, cols) {
+							ran++
+						}
+					})
+				}
 			}
 		}
 		if isa == "avx512" && ran == 0 {
@@ -97,7 +113,7 @@ func FuzzMatVec(f *testing.F) {
 		cols := 32 * (1 + int(blocks)%160)
 		rng := rand.New(rand.NewPCG(seed, 5))
 		for _, k := range ks {
-			checkMatVecKernels(t, k, rng, typ, cols)
+			checkMatVecKernels(t, k, rng, typ, 1+int(rows)%9, cols)
 		}
 		c := NewCPU(Options{Threads: 2})
 		defer c.Close()

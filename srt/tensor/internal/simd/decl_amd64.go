@@ -72,13 +72,16 @@ func deq256BF16(dst *float32, src unsafe.Pointer, n int)
 func q8Dot4VNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
 
 //go:noescape
-func mv512F32(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
+func mv512F32(k int, x *float32, w unsafe.Pointer, wstride, rows int, out *float32)
 
 //go:noescape
-func mv512F16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
+func mv512F16(k int, x *float32, w unsafe.Pointer, wstride, rows int, out *float32)
 
 //go:noescape
-func mv512BF16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
+func mv512BF16(k int, x *float32, w unsafe.Pointer, wstride, rows int, out *float32)
 
 //go:noescape
 func q4Dot4VNNI(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
+
+//go:noescape
+func q8RowsVNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, rows, nb int, out *float32)

@@ -87,18 +87,20 @@ func Q8Dot4VNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, nb int, out *f
 }
 
 // MV512F32 (and the F16/BF16 variants) compute out[j] = x · w_j for the
-// four rows w_j = w + j*wstride bytes, k a positive multiple of 32 (the
-// batch-1 decode matvec). AVX512.
-func MV512F32(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
-	mv512F32(k, x, w, wstride, out)
+// rows j < rows (rows >= 1), w_j = w + j*wstride bytes, k a positive
+// multiple of 32 (the batch-1 decode matvec). The rows are streamed one
+// after the other with software prefetch a little ahead of the loads (which
+// may touch, harmlessly, up to 2 KB past the last row). AVX512.
+func MV512F32(k int, x *float32, w unsafe.Pointer, wstride, rows int, out *float32) {
+	mv512F32(k, x, w, wstride, rows, out)
 }
 
-func MV512F16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
-	mv512F16(k, x, w, wstride, out)
+func MV512F16(k int, x *float32, w unsafe.Pointer, wstride, rows int, out *float32) {
+	mv512F16(k, x, w, wstride, rows, out)
 }
 
-func MV512BF16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
-	mv512BF16(k, x, w, wstride, out)
+func MV512BF16(k int, x *float32, w unsafe.Pointer, wstride, rows int, out *float32) {
+	mv512BF16(k, x, w, wstride, rows, out)
 }
 
 // Q4Dot4VNNI computes out[0:4]: the int8 dot of an activation (prepared as
@@ -106,4 +108,13 @@ func MV512BF16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32) {
 // j*rowBytes, j < 4. nb must be even and >= 2.
 func Q4Dot4VNNI(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32) {
 	q4Dot4VNNI(aux, w, rowBytes, nb, out)
+}
+
+// Q8RowsVNNI computes out[j] for j < rows (>= 1): the Q8_0 dot of an
+// activation (quantized as xq, with aux per pair of blocks as for
+// Q8Dot4VNNI) with the row at w + j*rowBytes. nb must be even and >= 2.
+// Rows are streamed in order with prefetch a little ahead of the loads
+// (which may touch, harmlessly, up to 2 KB past the last row).
+func Q8RowsVNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, rows, nb int, out *float32) {
+	q8RowsVNNI(xq, aux, w, rowBytes, rows, nb, out)
 }

@@ -44,6 +44,7 @@ func generate() []byte {
 	g.q8Dot2VNNI()
 	g.q8Dot4VNNI()
 	g.q4Dot4VNNI()
+	g.q8RowsVNNI()
 	for _, t := range []string{"F32", "F16", "BF16"} {
 		g.mv512(t)
 	}
