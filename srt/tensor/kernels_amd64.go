@@ -18,6 +18,8 @@ func archKernels(f simd.Features) *kernelSet {
 			deq:   deq512,
 			q8dot: simd.Q8DotAVX2,
 			accum: accum512,
+			kdot:  simd.KDot512,
+			vacc:  simd.VAcc512,
 			softmax: func(x []float32, scale float32) {
 				simd.Softmax512(&x[0], len(x), scale)
 			},
@@ -142,3 +144,6 @@ func deq256(dst []float32, src []byte, t DType) {
 	}
 	dequantize(dst[n:], src[2*n:], t)
 }
+
+// attnHeadDimOK reports whether the kdot/vacc kernels handle hd.
+func attnHeadDimOK(hd int) bool { return simd.AttnHeadDim(hd) }

@@ -82,3 +82,27 @@ func mv512BF16(k int, x *float32, w unsafe.Pointer, wstride int, out *float32)
 
 //go:noescape
 func q4Dot4VNNI(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
+
+//go:noescape
+func kdot512F32H64(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512F32H64(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func kdot512F32H128(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512F32H128(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func kdot512F16H64(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512F16H64(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func kdot512F16H128(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512F16H128(out *float32, v unsafe.Pointer, n int, p *float32)

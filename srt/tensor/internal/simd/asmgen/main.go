@@ -48,6 +48,12 @@ func generate() []byte {
 		g.mv512(t)
 	}
 	g.siluMul512()
+	for _, t := range []string{"F32", "F16"} {
+		for _, hd := range attnHeadDims {
+			g.kdot512(t, hd)
+			g.vacc512(t, hd)
+		}
+	}
 	return g.b.Bytes()
 }
 
