@@ -61,10 +61,19 @@ func (l *KVLayer) at(f16 []uint16, f32 []float32, g, s int, dst []float32) {
 	copy(dst, f32[off:off+len(dst)])
 }
 
-// F32ToF16Slice converts src into dst (same length), rounding to nearest even.
+// F32ToF16Slice converts src into dst (same length), rounding to nearest
+// even, with F16C where available.
 func F32ToF16Slice(dst []uint16, src []float32) {
-	for i, f := range src {
-		dst[i] = F32ToF16(f)
+	dst = dst[:len(src)]
+	n := 0
+	if enc := bestKernels.encF16; enc != nil {
+		n = len(src) &^ 15
+		if n > 0 {
+			enc(unsafe.Pointer(&dst[0]), &src[0], n)
+		}
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = F32ToF16(src[i])
 	}
 }
 

@@ -106,3 +106,6 @@ func kdot512F16H128(q *float32, k unsafe.Pointer, n int, out *float32)
 
 //go:noescape
 func vacc512F16H128(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func enc512F16(dst unsafe.Pointer, src *float32, n int)

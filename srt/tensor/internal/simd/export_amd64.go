@@ -143,3 +143,7 @@ func VAcc512(f16 bool, hd int, out *float32, v unsafe.Pointer, n int, p *float32
 
 // AttnHeadDims reports whether KDot512 and VAcc512 support hd.
 func AttnHeadDim(hd int) bool { return hd == 64 || hd == 128 }
+
+// Enc512F16 converts n float32 values (n a multiple of 16) to f16 at dst,
+// rounding to nearest even. AVX512.
+func Enc512F16(dst unsafe.Pointer, src *float32, n int) { enc512F16(dst, src, n) }

@@ -10,6 +10,10 @@ import "fmt"
 // attnHeadDims are the head dimensions with kernels (the common ones).
 var attnHeadDims = []int{64, 128}
 
+// kvPrefetch is how far ahead (bytes) kdot and vacc prefetch the rows
+// they stream, every cache line of them.
+var kvPrefetch = 4096
+
 // kvBytes is the size of 16 cache values of type t.
 var kvBytes = map[string]int{"F32": 64, "F16": 32}
 
@@ -55,7 +59,9 @@ func (g *gen) kdot512(t string, hd int) {
 			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+r, z, 16+r)
 		}
 	}
-	g.p("\tPREFETCHT0 (R12)(R10*4)")
+	for off := 0; off < 4*vb*nz; off += 64 { // the lines of the four rows, kvPrefetch on
+		g.p("\tPREFETCHT0 %d(DI)", kvPrefetch+off)
+	}
 	g.reduce4(16, 17, 18, 19)
 	g.p("\tVMOVUPS X16, (DX)")
 	g.p("\tLEAQ (DI)(R10*4), DI")
@@ -101,7 +107,9 @@ func (g *gen) vacc512(t string, hd int) {
 	g.p("\tJZ %s_store", name)
 	g.p("%s_loop:", name)
 	g.p("\tVBROADCASTSS (SI), Z16")
-	g.p("\tPREFETCHT0 (DI)(R10*4)")
+	for off := 0; off < vb*nz; off += 64 {
+		g.p("\tPREFETCHT0 %d(DI)", kvPrefetch+off)
+	}
 	for z := 0; z < nz; z++ {
 		g.loadKV(t, fmt.Sprintf("%d(DI)", vb*z), 17+z%8)
 		g.p("\tVFMADD231PS Z%d, Z16, Z%d", 17+z%8, z)
@@ -114,6 +122,30 @@ func (g *gen) vacc512(t string, hd int) {
 	for z := 0; z < nz; z++ {
 		g.p("\tVMOVUPS Z%d, %d(DX)", z, 64*z)
 	}
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+}
+
+// encF16 writes enc512F16(dst unsafe.Pointer, src *float32, n int): dst[i] =
+// f16(src[i]) rounded to nearest even, for i < n, n a multiple of 16.
+func (g *gen) encF16() {
+	name := "enc512F16"
+	g.p("")
+	g.p("// func %s(dst unsafe.Pointer, src *float32, n int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ src+8(FP), SI")
+	g.p("\tMOVQ n+16(FP), CX")
+	g.p("\tSHRQ $4, CX")
+	g.p("\tJZ %s_done", name)
+	g.p("%s_loop:", name)
+	g.p("\tVMOVUPS (SI), Z0")
+	g.p("\tVCVTPS2PH $0, Z0, (DI)")
+	g.p("\tADDQ $64, SI")
+	g.p("\tADDQ $32, DI")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ %s_loop", name)
+	g.p("%s_done:", name)
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 }

@@ -54,6 +54,7 @@ func generate() []byte {
 			g.vacc512(t, hd)
 		}
 	}
+	g.encF16()
 	return g.b.Bytes()
 }
 
