@@ -76,7 +76,7 @@ func (e *Engine) BenchOneBatch(ctx context.Context, p BenchParams) (*BenchResult
 	if inLen+p.OutputLen > e.info.ContextLength {
 		return nil, fmt.Errorf("%w: input %d + output %d exceeds the context length %d", ErrContextLength, inLen, p.OutputLen, e.info.ContextLength)
 	}
-	kv := model.NewKVCache(e.cfg, p.BatchSize*(inLen+p.OutputLen))
+	kv := model.NewKVCache(e.cfg, p.BatchSize*(inLen+p.OutputLen), e.kvDType)
 	for run := 0; run <= p.Runs; run++ {
 		r, err := e.benchRun(ctx, kv, prompts, p.OutputLen)
 		if err != nil {

@@ -57,6 +57,10 @@ type Options struct {
 	// SchedulePolicy orders waiting requests: "lpm" (longest cached prefix
 	// first, the default) or "fcfs".
 	SchedulePolicy string
+	// KVCacheDType is the KV cache's value type, as SGLang's
+	// --kv-cache-dtype: "auto" (the default: f32 for f32 weights, else f16),
+	// "float32" or "float16" (also "f32", "f16").
+	KVCacheDType string
 	// DisableRadixCache turns prefix reuse across requests off.
 	DisableRadixCache bool
 	// DisableJumpForward makes constrained requests feed the tokens of text
@@ -99,6 +103,7 @@ type ModelInfo struct {
 	KVTokens      int      `json:"max_total_num_tokens"`
 	Threads       int      `json:"threads"`
 	ISA           string   `json:"isa"`
+	KVCacheDType  string   `json:"kv_cache_dtype"`
 	// Vision reports a model that understands images (GenerateRequest.ImageData).
 	Vision bool `json:"has_image_understanding"`
 }
@@ -114,6 +119,7 @@ type Engine struct {
 	ggufChatTemplate string
 	cfg              *model.Config
 	info             ModelInfo
+	kvDType          tensor.DType
 
 	submit    chan *seq
 	ctrl      chan func(*scheduler)
@@ -149,6 +155,12 @@ func NewEngine(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.cfg = e.model.Config()
+	if e.kvDType, err = kvCacheDType(opts.KVCacheDType, e.model); err != nil {
+		e.model.Close()
+		cpu.Close()
+		return nil, err
+	}
+	e.info.KVCacheDType = map[tensor.DType]string{tensor.F32: "float32", tensor.F16: "float16"}[e.kvDType]
 	ctxLen := e.cfg.ContextLength
 	if opts.ContextLength > 0 {
 		ctxLen = opts.ContextLength
@@ -160,7 +172,7 @@ func NewEngine(ctx context.Context, opts Options) (*Engine, error) {
 	kvTokens := opts.MaxTotalTokens
 	if kvTokens <= 0 {
 		// 2 GiB of KV by default, at least one full context, at most 32 contexts.
-		kvTokens = min(max((2<<30)/e.cfg.BytesPerSlot(), ctxLen), 32*ctxLen)
+		kvTokens = min(max((2<<30)/e.cfg.BytesPerSlot(e.kvDType), ctxLen), 32*ctxLen)
 	}
 	e.info.ContextLength, e.info.KVTokens = ctxLen, kvTokens
 	e.info.Threads, e.info.ISA = cpu.Threads(), cpu.ISA()
@@ -238,6 +250,22 @@ func (e *Engine) load(path string) error {
 		e.info.WeightBytes += fileSize(p)
 	}
 	return nil
+}
+
+// kvCacheDType resolves Options.KVCacheDType for m.
+func kvCacheDType(name string, m model.Model) (tensor.DType, error) {
+	switch strings.ToLower(name) {
+	case "", "auto":
+		if w, ok := m.(interface{ WeightDType() tensor.DType }); ok && w.WeightDType() == tensor.F32 {
+			return tensor.F32, nil
+		}
+		return tensor.F16, nil
+	case "float32", "f32", "fp32":
+		return tensor.F32, nil
+	case "float16", "f16", "fp16", "half":
+		return tensor.F16, nil
+	}
+	return 0, fmt.Errorf("%w: kv cache dtype %q (auto, float32, float16)", ErrInvalidRequest, name)
 }
 
 func fileSize(p string) int64 {

@@ -258,3 +258,32 @@ func TestSeedReproducible(t *testing.T) {
 		t.Errorf("same seed, different outputs: %v vs %v", outs[0], outs[1])
 	}
 }
+
+// The KV cache holds f32 for f32 weights and f16 otherwise, unless told;
+// an f16 cache fits twice the tokens in the same default memory.
+func TestKVCacheDType(t *testing.T) {
+	tests := []struct {
+		file, dtype, want string
+	}{
+		{"stories260K-f32.gguf", "", "float32"},
+		{"stories260K-f16.gguf", "auto", "float16"},
+		{"stories260K-f32.gguf", "float16", "float16"},
+		{"stories260K-f16.gguf", "f32", "float32"},
+	}
+	for _, tc := range tests {
+		eng, err := NewEngine(context.Background(), Options{ModelPath: shared.Path(t, "models", "stories260K", tc.file), Threads: 1,
+			KVCacheDType: tc.dtype, ContextLength: 128})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := eng.Info()
+		eng.Close()
+		if info.KVCacheDType != tc.want {
+			t.Errorf("%s with %q: kv cache %s, want %s", tc.file, tc.dtype, info.KVCacheDType, tc.want)
+		}
+	}
+	_, err := NewEngine(context.Background(), Options{ModelPath: shared.Path(t, "models", "stories260K"), KVCacheDType: "fp8"})
+	if !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("kv cache dtype fp8: err %v", err)
+	}
+}

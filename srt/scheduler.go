@@ -44,7 +44,7 @@ type scheduler struct {
 }
 
 func newScheduler(e *Engine, kvTokens int) *scheduler {
-	sc := &scheduler{e: e, pool: cache.NewPool(kvTokens), kv: model.NewKVCache(e.cfg, kvTokens), decodeSince: time.Now()}
+	sc := &scheduler{e: e, pool: cache.NewPool(kvTokens), kv: model.NewKVCache(e.cfg, kvTokens, e.kvDType), decodeSince: time.Now()}
 	if e.vision != nil {
 		sc.vcache = newVisionCache(e.opts.VisionCacheBytes)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sglang-go/sglang/srt/model"
 	"github.com/sglang-go/sglang/srt/model/testmodel"
 	"github.com/sglang-go/sglang/srt/sample"
+	"github.com/sglang-go/sglang/srt/tensor"
 	"github.com/sglang-go/sglang/srt/vision/image"
 )
 
@@ -332,7 +333,7 @@ func TestVisionMatchesDirectForward(t *testing.T) {
 		}
 	}
 	logits := make([]float32, eng.cfg.Vocab)
-	if err := vm.Forward(context.Background(), b, model.NewKVCache(eng.cfg, n), logits); err != nil {
+	if err := vm.Forward(context.Background(), b, model.NewKVCache(eng.cfg, n, tensor.F32), logits); err != nil {
 		t.Fatal(err)
 	}
 	want := int32(slices.Index(logits, slices.Max(logits)))

@@ -29,6 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memFrac := fs.Float64("mem-fraction-static", 0, "accepted for compatibility; ignored on CPU (use --max-total-tokens)")
 	policy := fs.String("schedule-policy", "lpm", "waiting-queue order: lpm or fcfs")
 	noRadix := fs.Bool("disable-radix-cache", false, "turn prefix caching off")
+	kvDType := fs.String("kv-cache-dtype", "auto", "KV cache values: auto (f32 for f32 weights, else float16), float32 or float16")
 	noJump := fs.Bool("disable-jump-forward", false, "decode text a regex/JSON-schema constraint forces token by token")
 	chunked := fs.Int("chunked-prefill-size", 0, "most prompt tokens in one prefill step (0: 2048)")
 	apiKey := fs.String("api-key", "", "require this key as 'Authorization: Bearer KEY'")
@@ -76,7 +77,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopProfile()
 	eng, err := srt.NewEngine(ctx, srt.Options{ModelPath: *modelPath, Threads: *threads, ContextLength: *ctxLen,
 		MaxTotalTokens: *maxTotal, MaxRunningRequests: *maxRunning, ChunkedPrefillSize: *chunked,
-		SchedulePolicy: *policy, DisableRadixCache: *noRadix, DisableJumpForward: *noJump, Logger: log, Hub: hub.Options{Progress: stderr},
+		SchedulePolicy: *policy, DisableRadixCache: *noRadix, KVCacheDType: *kvDType, DisableJumpForward: *noJump, Logger: log, Hub: hub.Options{Progress: stderr},
 		Media:               image.Options{AllowedLocalMediaPaths: mediaPaths, AllowPrivateURLs: *privateURLs},
 		MaxImagesPerRequest: *maxImages})
 	if err != nil {
@@ -100,7 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ServerArgs: map[string]any{"model_path": *modelPath, "host": *host, "port": *port,
 			"served_model_name": *served, "chat_template": *tmpl, "context_length": *ctxLen,
 			"max_running_requests": *maxRunning, "max_total_tokens": *maxTotal, "mem_fraction_static": *memFrac,
-			"schedule_policy": *policy, "disable_radix_cache": *noRadix, "chunked_prefill_size": *chunked,
+			"schedule_policy": *policy, "disable_radix_cache": *noRadix, "kv_cache_dtype": *kvDType, "chunked_prefill_size": *chunked,
 			"api_key_set": *apiKey != "", "log_level": *logLevel, "threads": *threads,
 			"stream_interval": *streamInterval, "tp_size": *tpSize, "device": "cpu",
 			"allowed_local_media_path": mediaPaths, "allow_private_image_urls": *privateURLs,

@@ -82,6 +82,14 @@ func newLlama(cfg *Config, w Weights, cpu *tensor.CPU) (Model, error) {
 	return m, nil
 }
 
+// WeightDType is the storage type of the layer weights.
+func (m *Llama) WeightDType() tensor.DType {
+	if len(m.Blocks) == 0 {
+		return m.Embed.DType
+	}
+	return m.Blocks[0].Q.DType
+}
+
 // Config returns the model's shape.
 func (m *Llama) Config() *Config { return &m.cfg }
 
@@ -122,11 +130,15 @@ func (m *Llama) Forward(ctx context.Context, b *Batch, kv *KVCache, logits []flo
 	} else {
 		fillRope(s.cos, s.sin, b.Positions, m.freqs)
 	}
+	if len(kv.Layers) != len(m.Blocks) {
+		return fmt.Errorf("%w: a KV cache of %d layers for %d blocks", ErrBatch, len(kv.Layers), len(m.Blocks))
+	}
+	plan := tensor.PlanAttention(b.Context)
 	for l, blk := range m.Blocks {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		blk.forward(m, s, b, kv.K[l], kv.V[l], kv.KVDim)
+		blk.forward(m, s, b, kv.Layers[l], plan)
 	}
 	if len(b.Logits) == 0 {
 		return nil
@@ -141,7 +153,7 @@ func (m *Llama) Forward(ctx context.Context, b *Batch, kv *KVCache, logits []flo
 }
 
 // forward is one pre-norm block: x += Attn(RMSNorm(x)); x += MLP(RMSNorm(x)).
-func (blk *Block) forward(m *Llama, s *scratch, b *Batch, kc, vc []float32, kvDim int) {
+func (blk *Block) forward(m *Llama, s *scratch, b *Batch, kvl *tensor.KVLayer, plan *tensor.AttnPlan) {
 	c, cpu, n := &m.cfg, m.cpu, b.Len()
 	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	tensor.RMSNorm(s.h, s.x, blk.AttnNorm, n, c.RMSNormEps)
@@ -156,10 +168,9 @@ func (blk *Block) forward(m *Llama, s *scratch, b *Batch, kc, vc []float32, kvDi
 	tensor.RoPE(s.q[:n*q], n, c.Heads, c.HeadDim, s.cos, s.sin, !c.RopeInterleaved)
 	tensor.RoPE(s.k[:n*kv], n, c.KVHeads, c.HeadDim, s.cos, s.sin, !c.RopeInterleaved)
 	for i, slot := range b.Slots {
-		copy(kc[int(slot)*kvDim:(int(slot)+1)*kvDim], s.k[i*kv:(i+1)*kv])
-		copy(vc[int(slot)*kvDim:(int(slot)+1)*kvDim], s.v[i*kv:(i+1)*kv])
+		kvl.Store(int(slot), s.k[i*kv:(i+1)*kv], s.v[i*kv:(i+1)*kv])
 	}
-	cpu.Attention(s.att[:n*q], s.q[:n*q], kc, vc, b.Context, tensor.AttnParams{
+	cpu.AttentionKV(s.att[:n*q], s.q[:n*q], kvl, b.Context, plan, tensor.AttnParams{
 		NHeads: c.Heads, NKVHeads: c.KVHeads, HeadDim: c.HeadDim, Scale: float32(1 / math.Sqrt(float64(c.HeadDim))),
 	})
 	cpu.MatMul(s.h[:n*c.Hidden], s.att[:n*q], n, blk.O)

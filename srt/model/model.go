@@ -80,28 +80,34 @@ func (b *Batch) validate(vocab, capacity int) error {
 	return nil
 }
 
-// KVCache holds keys and values for every layer, addressed by slot:
-// K[layer][slot*KVDim : (slot+1)*KVDim]. The model writes one slot per batch
-// row; which slots are free is the caller's business.
+// KVCache holds keys and values for every layer, addressed by slot, in
+// the head-major layout of tensor.KVLayer, as f32 or f16 values. The model
+// writes one slot per batch row; which slots are free is the caller's
+// business.
 type KVCache struct {
-	K, V     [][]float32 // [layers][Capacity*KVDim]
-	Capacity int         // slots
-	KVDim    int         // KVHeads*HeadDim
+	Layers   []*tensor.KVLayer
+	Capacity int // slots
 }
 
-// NewKVCache allocates a cache of capacity slots for cfg's shape.
-func NewKVCache(cfg *Config, capacity int) *KVCache {
-	kvDim := cfg.KVHeads * cfg.HeadDim
-	kv := &KVCache{Capacity: capacity, KVDim: kvDim, K: make([][]float32, cfg.Layers), V: make([][]float32, cfg.Layers)}
-	for l := range kv.K {
-		kv.K[l] = make([]float32, capacity*kvDim)
-		kv.V[l] = make([]float32, capacity*kvDim)
+// NewKVCache allocates a cache of capacity slots for cfg's shape, holding
+// dtype values (tensor.F32 or tensor.F16).
+func NewKVCache(cfg *Config, capacity int, dtype tensor.DType) *KVCache {
+	kv := &KVCache{Capacity: capacity}
+	for range cfg.Layers {
+		kv.Layers = append(kv.Layers, tensor.NewKVLayer(capacity, cfg.KVHeads, cfg.HeadDim, dtype == tensor.F16))
 	}
 	return kv
 }
 
-// BytesPerSlot is the KV memory one token takes across all layers.
-func (c *Config) BytesPerSlot() int { return 2 * 4 * c.Layers * c.KVHeads * c.HeadDim }
+// BytesPerSlot is the KV memory one token takes across all layers, with
+// dtype values (tensor.F32 or tensor.F16).
+func (c *Config) BytesPerSlot(dtype tensor.DType) int {
+	size := 4
+	if dtype == tensor.F16 {
+		size = 2
+	}
+	return 2 * size * c.Layers * c.KVHeads * c.HeadDim
+}
 
 // Model is a loaded causal language model.
 type Model interface {

@@ -64,7 +64,7 @@ func forwardAll(t *testing.T, m model.Model, b *model.Batch) []float32 {
 		}
 	}
 	logits := make([]float32, n*c.Vocab)
-	if err := m.Forward(context.Background(), b, model.NewKVCache(c, n), logits); err != nil {
+	if err := m.Forward(context.Background(), b, model.NewKVCache(c, n, tensor.F32), logits); err != nil {
 		t.Fatal(err)
 	}
 	return logits
@@ -163,7 +163,7 @@ func TestQwen2VLImagePrompt(t *testing.T) {
 	// Prefill all but the last token, then decode it with plain Positions.
 	c := m.Config()
 	n := len(tokens)
-	kv := model.NewKVCache(c, n)
+	kv := model.NewKVCache(c, n, tensor.F32)
 	pre := &model.Batch{Tokens: tokens[:n-1], MRoPE: pos[:n-1], Embeds: embeds[:n-1]}
 	for i := range pre.Tokens {
 		pre.Positions = append(pre.Positions, int32(i))
@@ -311,11 +311,11 @@ func TestEncodeImageErrors(t *testing.T) {
 	// Embeds rows must have Hidden values.
 	b := &model.Batch{Tokens: []int32{1}, Positions: []int32{0}, Slots: []int32{0}, Context: [][]int32{{0}},
 		Embeds: [][]float32{make([]float32, 3)}}
-	if err := m.Forward(context.Background(), b, model.NewKVCache(m.Config(), 1), nil); !errors.Is(err, model.ErrBatch) {
+	if err := m.Forward(context.Background(), b, model.NewKVCache(m.Config(), 1, tensor.F32), nil); !errors.Is(err, model.ErrBatch) {
 		t.Errorf("short embedding: err = %v, want ErrBatch", err)
 	}
 	b.Embeds, b.MRoPE = nil, make([][3]int32, 2)
-	if err := m.Forward(context.Background(), b, model.NewKVCache(m.Config(), 1), nil); !errors.Is(err, model.ErrBatch) {
+	if err := m.Forward(context.Background(), b, model.NewKVCache(m.Config(), 1, tensor.F32), nil); !errors.Is(err, model.ErrBatch) {
 		t.Errorf("M-RoPE rows mismatch: err = %v, want ErrBatch", err)
 	}
 }

@@ -40,10 +40,12 @@ type CPU struct {
 	forFn   func(lo, hi int)
 	forTask func(worker int)
 
-	mm     mmJob
-	mmTask func(worker int)
-	at     attnJob
-	atTask func(worker int)
+	mm      mmJob
+	mmTask  func(worker int)
+	at      attnJob
+	atTask  func(worker int)
+	akv     attnKVJob
+	akvTask func(worker int)
 
 	scratch []workerScratch
 	closed  bool
@@ -54,8 +56,9 @@ type CPU struct {
 
 // workerScratch is per-worker memory reused across calls.
 type workerScratch struct {
-	f []float32 // dequantized weight panel
-	s []float32 // attention scores
+	f   []float32 // dequantized weight panel
+	s   []float32 // attention scores
+	off []int     // AttentionKV: where each group row's scores start
 }
 
 // NewCPU starts a worker pool of o.Threads goroutines (the caller's goroutine
@@ -76,6 +79,7 @@ func NewCPU(o Options) *CPU {
 	c.forTask = c.forWorker
 	c.mmTask = c.mmWorker
 	c.atTask = c.attnWorker
+	c.akvTask = c.attnKVWorker
 	c.scratch = make([]workerScratch, t)
 	for w := 1; w < t; w++ {
 		pw := &poolWorker{wake: make(chan struct{}, 1)}

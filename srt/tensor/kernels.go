@@ -55,6 +55,14 @@ type kernelSet struct {
 	// the activation prepared by q4Aux; nb must be even.
 	q4rows4 func(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
 	accum   accumFn
+	// kdot and vacc, when set, are AttentionKV's key dots and value sums
+	// over a run of head-major cache rows (f16 or f32) for the head
+	// dimensions attnHeadDimOK accepts.
+	kdot func(f16 bool, hd int, q *float32, k unsafe.Pointer, n int, out *float32)
+	vacc func(f16 bool, hd int, out *float32, v unsafe.Pointer, n int, p *float32)
+	// encF16, when set, converts float32 to f16 (round to nearest even)
+	// for lengths that are multiples of 16.
+	encF16 func(dst unsafe.Pointer, src *float32, n int)
 	// softmax replaces x by softmax(scale*x), len(x) >= 1, scale > 0.
 	softmax func(x []float32, scale float32)
 	// silu computes gate = silu(gate)*up over len(gate) >= 1 values.

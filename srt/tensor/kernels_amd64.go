@@ -12,12 +12,15 @@ func archKernels(f simd.Features) *kernelSet {
 	switch {
 	case f.AVX512:
 		ks := &kernelSet{
-			name:  "avx512",
-			mr:    6,
-			f32:   simd.Tile512F32,
-			deq:   deq512,
-			q8dot: simd.Q8DotAVX2,
-			accum: accum512,
+			name:   "avx512",
+			mr:     6,
+			f32:    simd.Tile512F32,
+			deq:    deq512,
+			q8dot:  simd.Q8DotAVX2,
+			accum:  accum512,
+			kdot:   simd.KDot512,
+			vacc:   simd.VAcc512,
+			encF16: simd.Enc512F16,
 			softmax: func(x []float32, scale float32) {
 				simd.Softmax512(&x[0], len(x), scale)
 			},
@@ -143,3 +146,6 @@ func deq256(dst []float32, src []byte, t DType) {
 	}
 	dequantize(dst[n:], src[2*n:], t)
 }
+
+// attnHeadDimOK reports whether the kdot/vacc kernels handle hd.
+func attnHeadDimOK(hd int) bool { return simd.AttnHeadDim(hd) }

@@ -85,3 +85,28 @@ func q4Dot4VNNI(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
 
 //go:noescape
 func q8RowsVNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, rows, nb int, out *float32)
+func kdot512F32H64(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512F32H64(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func kdot512F32H128(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512F32H128(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func kdot512F16H64(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512F16H64(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func kdot512F16H128(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512F16H128(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func enc512F16(dst unsafe.Pointer, src *float32, n int)

@@ -118,3 +118,43 @@ func Q4Dot4VNNI(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32) {
 func Q8RowsVNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, rows, nb int, out *float32) {
 	q8RowsVNNI(xq, aux, w, rowBytes, rows, nb, out)
 }
+
+// KDot512 sets out[j] = q · k_j for the n rows k_j of hd values (f32 or f16
+// per f16) starting at k; VAcc512 adds sum_j p[j] * v_j to out[:hd]. hd is
+// one of AttnHeadDims. AVX512.
+func KDot512(f16 bool, hd int, q *float32, k unsafe.Pointer, n int, out *float32) {
+	switch {
+	case f16 && hd == 64:
+		kdot512F16H64(q, k, n, out)
+	case f16 && hd == 128:
+		kdot512F16H128(q, k, n, out)
+	case hd == 64:
+		kdot512F32H64(q, k, n, out)
+	case hd == 128:
+		kdot512F32H128(q, k, n, out)
+	default:
+		panic("simd: KDot512: unsupported head dimension")
+	}
+}
+
+func VAcc512(f16 bool, hd int, out *float32, v unsafe.Pointer, n int, p *float32) {
+	switch {
+	case f16 && hd == 64:
+		vacc512F16H64(out, v, n, p)
+	case f16 && hd == 128:
+		vacc512F16H128(out, v, n, p)
+	case hd == 64:
+		vacc512F32H64(out, v, n, p)
+	case hd == 128:
+		vacc512F32H128(out, v, n, p)
+	default:
+		panic("simd: VAcc512: unsupported head dimension")
+	}
+}
+
+// AttnHeadDims reports whether KDot512 and VAcc512 support hd.
+func AttnHeadDim(hd int) bool { return hd == 64 || hd == 128 }
+
+// Enc512F16 converts n float32 values (n a multiple of 16) to f16 at dst,
+// rounding to nearest even. AVX512.
+func Enc512F16(dst unsafe.Pointer, src *float32, n int) { enc512F16(dst, src, n) }

@@ -49,6 +49,13 @@ func generate() []byte {
 		g.mv512(t)
 	}
 	g.siluMul512()
+	for _, t := range []string{"F32", "F16"} {
+		for _, hd := range attnHeadDims {
+			g.kdot512(t, hd)
+			g.vacc512(t, hd)
+		}
+	}
+	g.encF16()
 	return g.b.Bytes()
 }
 
@@ -126,12 +133,11 @@ func (g *gen) tile512(t string) {
 		g.p("\tTESTQ CX, CX")
 		g.p("\tJZ %s_tail", l)
 		g.p("%s_loop:", l)
-		if mx <= 2 {
-			// Decode: the weights stream from memory; fetch the next tile's
-			// rows (4 rows further) at the same offset.
-			for j := 0; j < 4; j++ {
-				g.p("\tPREFETCHT0 (%s)(R10*4)", wreg[j])
-			}
+		// Direct tiles serve small batches (decode), whose weights stream
+		// from memory: fetch the next tile's rows (4 rows further) at the
+		// same offset.
+		for j := 0; j < 4; j++ {
+			g.p("\tPREFETCHT0 (%s)(R10*4)", wreg[j])
 		}
 		g.body512(t, mx, false)
 		for _, r := range []string{"SI", "R9"} {
