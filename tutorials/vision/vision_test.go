@@ -3,18 +3,19 @@ package vision_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/sglang-go/sglang/examples/loopback"
+	"github.com/sglang-go/sglang/internal/shared"
 )
 
 // The model of the tutorial; the tests use the loopback server's model.
@@ -141,22 +142,6 @@ func askOpenAI(ctx context.Context, baseURL, model, question string, images ...s
 	return resp.Choices[0].Message.Content, nil
 }
 
-// onePixelPNG is a valid 1x1 RGB PNG; tests send it as a data URL (no
-// network in CI).
-var onePixelPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" +
-	"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82")
-
-func dataURL(png []byte) string {
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
-}
-
-// noImageSupport reports whether err is the server saying the model takes
-// no images.
-func noImageSupport(err error) bool {
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "image") && (strings.Contains(msg, "not support") || strings.Contains(msg, "400"))
-}
-
 func TestCurlBody(t *testing.T) {
 	if !strings.Contains(curlCommand, "/v1/chat/completions") {
 		t.Fatal("curl command lost its route")
@@ -171,31 +156,39 @@ func TestCurlBody(t *testing.T) {
 	}
 }
 
-// TestVisionRequests sends each request of the tutorial to a loopback
-// server. stories260K has no vision tower, so the server must refuse the
-// image (400) rather than ignore it; on a vision model the answer must be
-// non-empty.
+// imageServer serves the tutorial's two images (from ../shared/images)
+// on loopback, in place of the GitHub URLs CI cannot reach, and returns
+// their URLs.
+func imageServer(t *testing.T) (example, logo string) {
+	t.Helper()
+	srv := httptest.NewServer(http.FileServer(http.Dir(shared.Path(t, "images"))))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/example_image.png", srv.URL + "/logo.png"
+}
+
+// TestVisionRequests sends each request of the tutorial (net/http, the
+// OpenAI client, two images in one message, and the curl body) to a
+// loopback server on the Qwen2.5-VL test model, with the tutorial's own
+// images. The model has random weights, so the answers are only checked
+// to exist; the usage shows the images' tokens.
 func TestVisionRequests(t *testing.T) {
-	eng, dir := loopback.Stories(t)
-	url := loopback.Serve(t, eng, dir)
-	img := dataURL(onePixelPNG)
+	eng, dir := loopback.Vision(t)
+	url := loopback.ServeNamed(t, eng, dir, loopback.VisionModelName)
+	example, logo := imageServer(t)
 	ctx := context.Background()
 	tests := []struct {
 		name string
 		ask  func(ctx context.Context, baseURL, model, question string, images ...string) (string, error)
 		imgs []string
 	}{
-		{"net/http", askHTTP, []string{img}},
-		{"go-openai", askOpenAI, []string{img}},
-		{"multiple images", askOpenAI, []string{img, img}},
+		{"net/http", askHTTP, []string{example}},
+		{"go-openai", askOpenAI, []string{example}},
+		{"multiple images", askOpenAI, []string{example, logo}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			answer, err := tc.ask(ctx, url, loopback.ModelName, "What’s in this image?", tc.imgs...)
+			answer, err := tc.ask(ctx, url, loopback.VisionModelName, "What’s in this image?", tc.imgs...)
 			if err != nil {
-				if noImageSupport(err) {
-					t.Skipf("the server says the model has no image support: %v", err)
-				}
 				t.Fatal(err)
 			}
 			if answer == "" {
@@ -203,16 +196,40 @@ func TestVisionRequests(t *testing.T) {
 			}
 		})
 	}
-	// Without an image the same request works on the text model, so the
-	// refusal above is about the image.
-	cfg := goopenai.DefaultConfig("None")
-	cfg.BaseURL = url + "/v1"
-	resp, err := goopenai.NewClientWithConfig(cfg).CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{
-		Model: loopback.ModelName, MaxTokens: 8,
-		Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Hello"}},
+	t.Run("curl body", func(t *testing.T) {
+		body := strings.ReplaceAll(curlBody, exampleImageURL, example)
+		body = strings.Replace(body, visionModel, loopback.VisionModelName, 1)
+		body = strings.Replace(body, `"max_tokens": 300`, `"max_tokens": 8`, 1)
+		resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Usage struct {
+				PromptTokens int `json:"prompt_tokens"`
+			} `json:"usage"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("status %d: %v", resp.StatusCode, err)
+		}
+		// example_image.png (570x380) becomes 560x392: 20*14 image tokens.
+		if out.Usage.PromptTokens < 280 {
+			t.Errorf("prompt_tokens %d, want the image's 280 tokens and the text", out.Usage.PromptTokens)
+		}
 	})
-	if err != nil || len(resp.Choices) != 1 {
-		t.Errorf("text-only request: %v", err)
+}
+
+// TestTextModelRefusesImages: the same request to a text-only model is a
+// 400 saying so, never an answer that ignores the image.
+func TestTextModelRefusesImages(t *testing.T) {
+	eng, dir := loopback.Stories(t)
+	url := loopback.Serve(t, eng, dir)
+	example, _ := imageServer(t)
+	_, err := askHTTP(context.Background(), url, loopback.ModelName, "What’s in this image?", example)
+	var he *httpError
+	if !errors.As(err, &he) || he.Status != http.StatusBadRequest || !strings.Contains(he.Body, "does not support images") {
+		t.Fatalf("err = %v, want a 400 saying the model does not support images", err)
 	}
 }
 
