@@ -154,8 +154,15 @@ func (e *Engine) toSRT(req *GenerateRequest) ([]*srt.GenerateRequest, error) {
 	if e.initErr != nil {
 		return nil, e.initErr
 	}
-	if req.ImageData != nil {
-		return nil, fmt.Errorf("%w: the in-process engine does not take images yet", ir.ErrUnsupported)
+	var images []string
+	switch im := req.ImageData.(type) {
+	case nil:
+	case string:
+		images = []string{im}
+	case []string:
+		images = im
+	default:
+		return nil, fmt.Errorf("%w: image data of type %T", ir.ErrInvalid, req.ImageData)
 	}
 	raw, err := json.Marshal(req.SamplingParams)
 	if err != nil {
@@ -182,7 +189,7 @@ func (e *Engine) toSRT(req *GenerateRequest) ([]*srt.GenerateRequest, error) {
 	if w.StopRegex != nil {
 		sp.StopRegex = []string{*w.StopRegex}
 	}
-	base := srt.GenerateRequest{Sampling: sp, LogprobStartLen: -1}
+	base := srt.GenerateRequest{Sampling: sp, LogprobStartLen: -1, ImageData: images}
 	set(&base.ReturnLogprob, req.ReturnLogprob)
 	set(&base.LogprobStartLen, req.LogprobStartLen)
 	set(&base.TopLogprobsNum, req.TopLogprobsNum)
@@ -261,11 +268,18 @@ func (e *Engine) generate(ctx context.Context, req *GenerateRequest) ([]Generate
 }
 
 func wrapEngineErr(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
+	case errors.Is(err, srt.ErrNoVision):
+		return fmt.Errorf("%w: %w", ir.ErrUnsupported, err)
 	}
 	return fmt.Errorf("%w: %w", ir.ErrBackend, err)
 }
+
+// AcceptsImages: the engine takes images (sgl.Image); a text-only model
+// refuses them with an error wrapping ir.ErrUnsupported and srt.ErrNoVision.
+func (e *Engine) AcceptsImages() bool { return true }
 
 // toResponse converts srt's output through its JSON form, which is
 // /generate's.

@@ -4,9 +4,10 @@
 // Engine, the same requests run in-process on an srt.Engine (no HTTP).
 //
 // Both implement ir.Backend, ir.Streamer, ir.PrefixCacher and
-// ir.ChoiceScorer; Endpoint also forwards images (ir.ImageAcceptor), while
-// Engine rejects images with errors wrapping ir.ErrUnsupported until srt
-// supports them. Both pass regex, json_schema and stop_regex constraints on.
+// ir.ChoiceScorer and ir.ImageAcceptor (images go as image_data, base64;
+// a text-only model refuses them: a 400 from the server, an error wrapping
+// ir.ErrUnsupported from the engine). Both pass regex, json_schema and
+// stop_regex constraints on.
 package runtime
 
 import (
