@@ -250,8 +250,8 @@ func (c *CPU) attnKVTask(sc *workerScratch, grp attnGroup, g int) {
 		L := len(j.slots[grp.rows[k]])
 		return sc.s[sc.off[k]+h*L : sc.off[k]+(h+1)*L]
 	}
-	qrow := func(k, h int) []float32 {
-		return j.q[(grp.rows[k]*p.NHeads+g*hq+h)*hd:][:hd]
+	qheads := func(k int) []float32 { // the hq query heads of row k that use KV head g
+		return j.q[(grp.rows[k]*p.NHeads+g*hq)*hd:][:hq*hd]
 	}
 	orow := func(k, h int) []float32 {
 		return j.out[(grp.rows[k]*p.NHeads+g*hq+h)*hd:][:hd]
@@ -262,18 +262,14 @@ func (c *CPU) attnKVTask(sc *workerScratch, grp attnGroup, g int) {
 		c1 := min(c0+kvChunk, grp.shared)
 		forRuns(lead, c0, c1, func(a, b int, s0 int32) {
 			for k := range grp.rows {
-				for h := 0; h < hq; h++ {
-					c.kdot(kv, g, s0, b-a, qrow(k, h), score(k, h)[a:b])
-				}
+				c.kdotHeads(kv, g, s0, a, b, qheads(k), hq, sc.s[sc.off[k]:], len(j.slots[grp.rows[k]]))
 			}
 		})
 	}
 	for k, r := range grp.rows {
 		row := j.slots[r]
 		forRuns(row, grp.shared, len(row), func(a, b int, s0 int32) {
-			for h := 0; h < hq; h++ {
-				c.kdot(kv, g, s0, b-a, qrow(k, h), score(k, h)[a:b])
-			}
+			c.kdotHeads(kv, g, s0, a, b, qheads(k), hq, sc.s[sc.off[k]:], len(row))
 		})
 	}
 	for k := range grp.rows {
@@ -320,6 +316,38 @@ func forRuns(row []int32, lo, hi int, f func(a, b int, s0 int32)) {
 		}
 		f(a, b, row[a])
 		a = b
+	}
+}
+
+// kdotHeads scores the hq consecutive query heads at q (hd apart) against
+// the keys of slots s0.. for row positions [a, b): head h's scores go to
+// s[h*L+a : h*L+b]. Several heads share each key load through the matmul
+// tile (grouped-query attention, and prefill); one head uses kdot.
+func (c *CPU) kdotHeads(kv *KVLayer, g int, s0 int32, a, b int, q []float32, hq int, s []float32, L int) {
+	hd := kv.HeadDim
+	tile, esz := c.k.direct[F32], 4
+	if kv.K16 != nil {
+		tile, esz = c.k.direct[F16], 2
+	}
+	if hq < 2 || tile == nil {
+		for h := 0; h < hq; h++ {
+			c.kdot(kv, g, s0, b-a, q[h*hd:(h+1)*hd], s[h*L+a:h*L+b])
+		}
+		return
+	}
+	off := (g*kv.Capacity + int(s0)) * hd
+	var base unsafe.Pointer
+	if kv.K16 != nil {
+		base = unsafe.Pointer(&kv.K16[off])
+	} else {
+		base = unsafe.Pointer(&kv.K[off])
+	}
+	n := b - a
+	for h0 := 0; h0 < hq; h0 += c.k.mr {
+		mx := min(c.k.mr, hq-h0)
+		for t := 0; t < n; t += 4 {
+			tile(hd, &q[h0*hd], hd, mx, unsafe.Add(base, t*hd*esz), hd*esz, min(4, n-t), &s[h0*L+a+t], L, false)
+		}
 	}
 }
 

@@ -133,11 +133,15 @@ func (g *gen) tile512(t string) {
 		g.p("\tTESTQ CX, CX")
 		g.p("\tJZ %s_tail", l)
 		g.p("%s_loop:", l)
-		// Direct tiles serve small batches (decode), whose weights stream
-		// from memory: fetch the next tile's rows (4 rows further) at the
-		// same offset.
-		for j := 0; j < 4; j++ {
-			g.p("\tPREFETCHT0 (%s)(R10*4)", wreg[j])
+		// Weights streaming from memory (decode: the f16/bf16 tiles only
+		// ever read weights in place, and the f32 one does at heights up to
+		// 2): fetch the next tile's rows (4 rows further) at the same
+		// offset. The f32 tile's taller calls mostly read dequantized
+		// panels already in cache, where prefetching costs ~20%.
+		if t != "F32" || mx <= 2 {
+			for j := 0; j < 4; j++ {
+				g.p("\tPREFETCHT0 (%s)(R10*4)", wreg[j])
+			}
 		}
 		g.body512(t, mx, false)
 		for _, r := range []string{"SI", "R9"} {
