@@ -3,12 +3,17 @@ package programs_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
+	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sglang-go/sglang/backend/runtime"
+	"github.com/sglang-go/sglang/examples/loopback"
 	"github.com/sglang-go/sglang/examples/programs"
 	"github.com/sglang-go/sglang/sgl"
 	"github.com/sglang-go/sglang/sgl/ir"
@@ -328,4 +333,51 @@ func TestRunBatchThroughputServer(t *testing.T) {
 	if same != len(qs) {
 		t.Errorf("only %d/64 greedy answers agree between RunBatch and one-by-one runs", same)
 	}
+}
+
+// TestMeasureRunBatchModel is TestRunBatchThroughputServer on a model of
+// your choice, for the issue's figure (not run in CI): set
+// SGLANG_RUNBATCH_MODEL to a model folder with a tokenizer, e.g. a
+// 110M-parameter Llama body written by `sglang testmodel --arch llama
+// --hidden 768 --layers 12 --heads 12 --intermediate 2048 --vocab 151936
+// --dtype f16 --tokenizer ../shared/tokenizers/qwen3/tokenizer.json`.
+func TestMeasureRunBatchModel(t *testing.T) {
+	path := os.Getenv("SGLANG_RUNBATCH_MODEL")
+	if path == "" {
+		t.Skip("set SGLANG_RUNBATCH_MODEL to measure RunBatch against one-by-one runs on that model")
+	}
+	eng, err := srt.NewEngine(context.Background(), srt.Options{ModelPath: path, Threads: 2,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	client := runtime.Endpoint(loopback.ServeNamed(t, eng, path, "model"))
+	ctx := context.Background()
+	qs := questions(64)
+	opts := []sgl.Option{sgl.WithBackend(client), sgl.Temperature(0), sgl.ProgressBar(false)}
+	var ratios []float64
+	for round := range 3 {
+		client.FlushCache(ctx)
+		start := time.Now()
+		tokens := 0
+		for _, q := range qs {
+			s, err := programs.TextQA.Run(ctx, q, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens += len(s.Get("answer"))
+		}
+		serial := time.Since(start)
+		client.FlushCache(ctx)
+		start = time.Now()
+		if _, err := programs.TextQA.RunBatch(ctx, qs, opts...); err != nil {
+			t.Fatal(err)
+		}
+		batch := time.Since(start)
+		ratios = append(ratios, serial.Seconds()/batch.Seconds())
+		t.Logf("round %d: 64 programs one by one %v, RunBatch %v: %.2fx (%d answer bytes)", round, serial, batch, ratios[round], tokens)
+	}
+	slices.Sort(ratios)
+	t.Logf("median speedup %.2fx (target 3x)", ratios[1])
 }
