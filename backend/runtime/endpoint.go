@@ -43,6 +43,9 @@ type ModelInfo struct {
 	HasImageUnderstanding  bool   `json:"has_image_understanding"`
 	ModelType              string `json:"model_type"`
 	PreferredSamplingParam any    `json:"preferred_sampling_params,omitempty"`
+	// ChatTemplate is the Jinja template the server renders chats with
+	// (sglang-go's extension; SGLang's servers omit it).
+	ChatTemplate string `json:"chat_template,omitempty"`
 }
 
 // Client is an sgl backend for a running SGLang-compatible server. It asks
@@ -91,7 +94,7 @@ func (c *Client) ModelInfo(ctx context.Context) (*ModelInfo, error) {
 }
 
 // ChatTemplate is the named template, or the one guessed from the server's
-// model path.
+// model path, or the one its chat template matches (see pickTemplate).
 func (c *Client) ChatTemplate(ctx context.Context) (*ir.ChatTemplate, error) {
 	info, err := c.ModelInfo(ctx)
 	if err != nil {
@@ -100,15 +103,11 @@ func (c *Client) ChatTemplate(ctx context.Context) (*ir.ChatTemplate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tmpl == nil {
-		if c.o.template != "" {
-			t, err := ir.LookupChatTemplate(c.o.template)
-			if err != nil {
-				return nil, err
-			}
-			c.tmpl = t
-		} else {
-			c.tmpl = ir.ChatTemplateForModel(info.ModelPath)
+		t, err := pickTemplate(c.o.template, info.ModelPath, info.ChatTemplate)
+		if err != nil {
+			return nil, err
 		}
+		c.tmpl = t
 	}
 	return c.tmpl, nil
 }

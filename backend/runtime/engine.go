@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/sglang-go/sglang/sgl/ir"
 	"github.com/sglang-go/sglang/srt"
+	"github.com/sglang-go/sglang/srt/chat"
 )
 
 // Engine is an sgl backend that runs the native requests in-process on an
@@ -36,33 +35,41 @@ func NewEngine(eng *srt.Engine, opts ...Option) *Engine {
 	for _, f := range opts {
 		f(&o)
 	}
-	switch info := eng.Info(); {
-	case o.template != "":
-		e.tmpl, e.initErr = ir.LookupChatTemplate(o.template)
-	case ir.TemplateNameForModel(info.ModelPath) != "default":
-		e.tmpl = ir.ChatTemplateForModel(info.ModelPath)
-	default:
-		// The path says nothing: look at the model's own Jinja template.
-		e.tmpl, _ = ir.LookupChatTemplate(ir.TemplateNameForJinja(jinjaTemplate(info.TokenizerPath)))
-	}
+	info := eng.Info()
+	e.tmpl, e.initErr = pickTemplate(o.template, info.ModelPath, engineJinja(eng))
 	return e
 }
 
-// jinjaTemplate reads chat_template from a model folder's
-// tokenizer_config.json ("" when absent or not a string).
-func jinjaTemplate(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+// engineJinja is the Jinja chat template `sglang serve` would render for
+// eng's model: the model folder's (chat_template.jinja, chat_template.json
+// or tokenizer_config.json) or the GGUF file's.
+func engineJinja(eng *srt.Engine) string {
+	if src := eng.GGUFChatTemplate(); src != "" {
+		return src
+	}
+	t, err := chat.FromModelDir(eng.Info().ModelPath)
 	if err != nil {
 		return ""
 	}
-	var cfg struct {
-		ChatTemplate any `json:"chat_template"`
+	return t.Source()
+}
+
+// pickTemplate chooses the frontend template the same way for both
+// backends: the name given with WithChatTemplate, else SGLang's guess from
+// the model path, else the one the model's Jinja template matches
+// (ir.TemplateNameForJinja), else "default".
+func pickTemplate(name, modelPath, jinja string) (*ir.ChatTemplate, error) {
+	switch {
+	case name != "":
+		return ir.LookupChatTemplate(name)
+	case ir.TemplateNameForModel(modelPath) != "default":
+		return ir.ChatTemplateForModel(modelPath), nil
 	}
-	if json.Unmarshal(b, &cfg) != nil {
-		return ""
+	t, err := ir.LookupChatTemplate(ir.TemplateNameForJinja(jinja))
+	if err != nil {
+		return ir.DefaultTemplate(), nil
 	}
-	s, _ := cfg.ChatTemplate.(string)
-	return s
+	return t, nil
 }
 
 // ChatTemplate returns the engine's frontend template.
