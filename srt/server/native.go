@@ -153,7 +153,11 @@ func readJSON(r *http.Request, v any, what string) error {
 // bodyErr keeps 413 for over-long bodies and makes other read errors 400.
 func bodyErr(err error) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || errors.Is(err, ErrBadRequest) || errors.Is(err, ErrNotSupported) {
+	if errors.As(err, &mbe) {
+		// 413, with the limit named (large inline images hit it first).
+		return fmt.Errorf("server: the request body exceeds the %d-byte limit (--max-body-bytes): %w", mbe.Limit, err)
+	}
+	if errors.Is(err, ErrBadRequest) || errors.Is(err, ErrNotSupported) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrBadRequest, err)

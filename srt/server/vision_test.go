@@ -338,7 +338,7 @@ func TestVisionBadImages(t *testing.T) {
 			`{"type": "text", "text": "?"}]}]}`, 400, "at most 4"},
 		{"empty url", vs.url, chat(""), 400, "image_url.url is required"},
 		{"generate corrupt image_data", vs.url, `{"text": "<|vision_start|><|image_pad|><|vision_end|>", "image_data": "` + b64([]byte("GIF89a-nope")) + `"}`, 400, "corrupt"},
-		{"50 MB body", vs.url, chat("data:image/png;base64," + big), 413, "too large"},
+		{"50 MB body", vs.url, chat("data:image/png;base64," + big), 413, "byte limit (--max-body-bytes)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
