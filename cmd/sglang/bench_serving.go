@@ -9,9 +9,11 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sglang-go/sglang/srt/benchserve"
+	"github.com/sglang-go/sglang/srt/model/gguf"
 	"github.com/sglang-go/sglang/srt/tokenizer"
 )
 
@@ -51,7 +53,7 @@ func runBenchServing(ctx context.Context, args []string, stdout, stderr io.Write
 	port := fs.Int("port", 30000, "server port, when --base-url is not set")
 	fs.StringVar(&cfg.APIKey, "api-key", "", "API key, sent as a Bearer token")
 	fs.StringVar(&cfg.Model, "model", "", "model name of OpenAI requests (default: the server's /v1/models)")
-	tokPath := fs.String("tokenizer", "", "tokenizer.json to turn prompt ids into text for sglang-oai (default: the server's /v1/detokenize)")
+	tokPath := fs.String("tokenizer", "", "tokenizer.json or a GGUF file whose vocabulary turns prompt ids into text for sglang-oai (default: the server's /v1/detokenize)")
 	fs.StringVar(&d.Name, "dataset-name", d.Name, "random or generated-shared-prefix")
 	fs.IntVar(&cfg.NumPrompts, "num-prompts", cfg.NumPrompts, "number of prompts (random dataset)")
 	fs.IntVar(&d.RandomInputLen, "random-input-len", d.RandomInputLen, "input tokens per request (random dataset)")
@@ -93,7 +95,7 @@ func runBenchServing(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	if *tokPath != "" {
-		tok, err := tokenizer.FromFile(*tokPath)
+		tok, err := loadTokenizer(*tokPath)
 		if err != nil {
 			return err
 		}
@@ -144,4 +146,22 @@ func appendJSONLine(path string, v any) error {
 		return err
 	}
 	return f.Close()
+}
+
+// loadTokenizer reads a tokenizer.json, or the vocabulary of a GGUF file
+// (a model or one of llama.cpp's vocab-only files).
+func loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
+	if !strings.HasSuffix(strings.ToLower(path), ".gguf") {
+		return tokenizer.FromFile(path)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	v, err := tokenizer.VocabFromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return tokenizer.FromGGUF(v)
 }

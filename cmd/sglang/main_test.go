@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sglang-go/sglang/internal/shared"
+	"github.com/sglang-go/sglang/srt"
 )
 
 func runCmd(t *testing.T, args ...string) (string, string, int) {
@@ -153,4 +156,65 @@ func TestTestModelBothFormats(t *testing.T) {
 func greedy(t *testing.T, path string) []int32 {
 	t.Helper()
 	return greedyIDs(t, path, []int32{5, 17, 42, 99}, 8)
+}
+
+// TestTestModelGGUFVocab writes a gguf test model carrying llama.cpp's
+// llama-spm vocabulary and checks that the engine (and bench-serving's
+// --tokenizer) tokenize with it as llama.cpp does (the vocab file's own
+// reference cases), and that a
+// --vocab that does not match the file's token count is refused.
+func TestTestModelGGUFVocab(t *testing.T) {
+	vocab := shared.Path(t, "tokenizers", "llamacpp-vocab", "ggml-vocab-llama-spm.gguf")
+	inp, err1 := os.ReadFile(vocab + ".inp")
+	outp, err2 := os.ReadFile(vocab + ".out")
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	texts := strings.Split(strings.TrimSuffix(string(inp), "\n__ggml_vocab_test__\n"), "\n__ggml_vocab_test__\n")
+	wants := strings.Split(strings.TrimSuffix(string(outp), "\n"), "\n")
+	if len(texts) != len(wants) || len(texts) < 10 {
+		t.Fatalf("%d texts, %d reference lines", len(texts), len(wants))
+	}
+	out := t.TempDir()
+	args := []string{"testmodel", "--format", "gguf", "--dtype", "f16", "--hidden", "32", "--layers", "1", "--heads", "2",
+		"--intermediate", "32", "--vocab", "32000", "--tokenizer", vocab, "--out", out}
+	if _, stderr, code := runCmd(t, args...); code != 0 {
+		t.Fatalf("testmodel: %s", stderr)
+	}
+	eng, err := srt.NewEngine(context.Background(), srt.Options{ModelPath: filepath.Join(out, "model.gguf"), Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	benchTok, err := loadTokenizer(filepath.Join(out, "model.gguf")) // bench-serving --tokenizer model.gguf
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for i, text := range texts {
+		if strings.TrimSpace(text) == "" {
+			continue // blank cases are whitespace-only; the reference file trims them
+		}
+		ids, err := eng.Tokenize(text, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := benchTok.Encode(text, false); !slices.Equal(b, ids) {
+			t.Errorf("case %d: bench-serving's tokenizer %v, engine %v", i, b, ids)
+		}
+		got := strings.Trim(fmt.Sprint(ids), "[]")
+		if want := strings.Join(strings.Fields(wants[i]), " "); got != want {
+			t.Errorf("case %d %q: ids %s, llama.cpp %s", i, text, got, want)
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Errorf("only %d cases checked", checked)
+	}
+	bad := slices.Clone(args)
+	bad[slices.Index(bad, "--vocab")+1] = "300"
+	bad[len(bad)-1] = t.TempDir()
+	if _, stderr, code := runCmd(t, bad...); code == 0 || !strings.Contains(stderr, "32000 tokens") {
+		t.Errorf("--vocab 300 with a 32000-token file: exit %d, %q", code, stderr)
+	}
 }

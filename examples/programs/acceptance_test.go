@@ -344,43 +344,75 @@ func TestRunBatchThroughputServer(t *testing.T) {
 // 110M-parameter Llama body written by `sglang testmodel --arch llama
 // --hidden 768 --layers 12 --heads 12 --intermediate 2048 --vocab 151936
 // --dtype f16 --tokenizer ../shared/tokenizers/qwen3/tokenizer.json`.
+// Or set SGLANG_RUNBATCH_URL to the address of a running `sglang serve`
+// (for example http://127.0.0.1:30123) to measure against that server.
 func TestMeasureRunBatchModel(t *testing.T) {
+	client := measureClient(t)
+	ctx := context.Background()
+	qs := questions(64)
+	opts := []sgl.Option{sgl.WithBackend(client), sgl.Temperature(0), sgl.ProgressBar(false)}
+	// completion counts the generated tokens of a run's states.
+	completion := func(states ...*sgl.State) int {
+		n := 0
+		for _, s := range states {
+			if m, ok := s.MetaInfo("answer"); ok {
+				n += m.CompletionTokens
+			}
+		}
+		return n
+	}
+	var ratios, serials, batches []float64
+	for round := range 3 {
+		if err := client.FlushCache(ctx); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		seq := make([]*sgl.State, len(qs))
+		for i, q := range qs {
+			s, err := programs.TextQA.Run(ctx, q, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq[i] = s
+		}
+		serial := time.Since(start)
+		if err := client.FlushCache(ctx); err != nil {
+			t.Fatal(err)
+		}
+		start = time.Now()
+		states, err := programs.TextQA.RunBatch(ctx, qs, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := time.Since(start)
+		ts, tb := completion(seq...), completion(states...)
+		ratios = append(ratios, serial.Seconds()/batch.Seconds())
+		serials = append(serials, serial.Seconds())
+		batches = append(batches, batch.Seconds())
+		t.Logf("round %d: %d programs one by one %.2fs (%.1f tok/s, %d tokens), RunBatch %.2fs (%.1f tok/s, %d tokens): %.2fx",
+			round, len(qs), serial.Seconds(), float64(ts)/serial.Seconds(), ts, batch.Seconds(), float64(tb)/batch.Seconds(), tb, ratios[round])
+	}
+	for _, x := range [][]float64{ratios, serials, batches} {
+		slices.Sort(x)
+	}
+	t.Logf("medians of 3: one by one %.2fs, RunBatch %.2fs; speedup %.2fx (target 3x)", serials[1], batches[1], ratios[1])
+}
+
+// measureClient is TestMeasureRunBatchModel's backend: the server at
+// SGLANG_RUNBATCH_URL, or SGLANG_RUNBATCH_MODEL served on loopback.
+func measureClient(t *testing.T) *runtime.Client {
+	if url := os.Getenv("SGLANG_RUNBATCH_URL"); url != "" {
+		return runtime.Endpoint(url)
+	}
 	path := os.Getenv("SGLANG_RUNBATCH_MODEL")
 	if path == "" {
-		t.Skip("set SGLANG_RUNBATCH_MODEL to measure RunBatch against one-by-one runs on that model")
+		t.Skip("set SGLANG_RUNBATCH_MODEL (a model folder) or SGLANG_RUNBATCH_URL (a running server) to measure RunBatch against one-by-one runs")
 	}
 	eng, err := srt.NewEngine(context.Background(), srt.Options{ModelPath: path, Threads: 2,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer eng.Close()
-	client := runtime.Endpoint(loopback.ServeNamed(t, eng, path, "model"))
-	ctx := context.Background()
-	qs := questions(64)
-	opts := []sgl.Option{sgl.WithBackend(client), sgl.Temperature(0), sgl.ProgressBar(false)}
-	var ratios []float64
-	for round := range 3 {
-		client.FlushCache(ctx)
-		start := time.Now()
-		tokens := 0
-		for _, q := range qs {
-			s, err := programs.TextQA.Run(ctx, q, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tokens += len(s.Get("answer"))
-		}
-		serial := time.Since(start)
-		client.FlushCache(ctx)
-		start = time.Now()
-		if _, err := programs.TextQA.RunBatch(ctx, qs, opts...); err != nil {
-			t.Fatal(err)
-		}
-		batch := time.Since(start)
-		ratios = append(ratios, serial.Seconds()/batch.Seconds())
-		t.Logf("round %d: 64 programs one by one %v, RunBatch %v: %.2fx (%d answer bytes)", round, serial, batch, ratios[round], tokens)
-	}
-	slices.Sort(ratios)
-	t.Logf("median speedup %.2fx (target 3x)", ratios[1])
+	t.Cleanup(func() { eng.Close() })
+	return runtime.Endpoint(loopback.ServeNamed(t, eng, path, "model"))
 }

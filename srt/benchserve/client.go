@@ -59,6 +59,11 @@ func (c *client) newRequest(ctx context.Context, method, path string, body any) 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	// Servers such as llama.cpp's close idle keep-alive connections after a
+	// few seconds; a request that meets such a connection is sent again on a
+	// new one instead of failing. The empty key marks the request
+	// replayable for net/http and is not sent.
+	req.Header["X-Idempotency-Key"] = nil
 	if c.cfg.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
 	}

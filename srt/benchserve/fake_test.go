@@ -21,6 +21,7 @@ const (
 	modeTruncated = "truncated"
 	modeAbort     = "abort"
 	modeStall     = "stall"
+	modeDropConn  = "drop-conn" // close the connection without an answer, as a server closing an idle keep-alive connection
 )
 
 // fake is a scripted SGLang server: /generate streams one event per token
@@ -164,6 +165,14 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request, native bool) {
 	mode := modeOK
 	if f.mode != nil {
 		mode = f.mode(n)
+	}
+	if mode == modeDropConn {
+		leave()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return
 	}
 	if mode == mode500 {
 		leave()

@@ -225,6 +225,39 @@ func TestFailuresCounted(t *testing.T) {
 	}
 }
 
+// TestClosedConnectionRetried: a request that meets a keep-alive connection
+// the server has just closed (llama.cpp's server closes idle ones after a
+// few seconds) is sent again on a new connection, not counted as failed.
+func TestClosedConnectionRetried(t *testing.T) {
+	f := &fake{mode: func(n int) string {
+		if n == 2 || n == 5 {
+			return modeDropConn
+		}
+		return modeOK
+	}}
+	srv := newFake(t, f)
+	for _, backend := range []string{BackendSGLang, BackendOAI} {
+		f.mu.Lock()
+		f.n = 0
+		f.mu.Unlock()
+		cfg := testConfig(srv)
+		cfg.Backend = backend
+		cfg.NumPrompts = 6
+		cfg.Dataset.RandomOutputLen = 3
+		cfg.MaxConcurrency = 1
+		res, _, err := Run(context.Background(), cfg, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Completed != 6 || res.Failed != 0 {
+			t.Errorf("%s: completed %d failed %d (%q), want all 6 answered after a retry", backend, res.Completed, res.Failed, res.FirstError)
+		}
+		if f.n < 9 {
+			t.Errorf("%s: server saw %d requests, want warm-up + 6 + 2 retries", backend, f.n)
+		}
+	}
+}
+
 func TestWarmupAndDeadServer(t *testing.T) {
 	f := &fake{mode: func(int) string { return mode500 }}
 	srv := newFake(t, f)

@@ -42,7 +42,11 @@ type Options struct {
 	Format        string // "hf" or "gguf"
 	Seed          uint64
 	Out           string // folder (hf) or folder receiving model.gguf (gguf)
-	Tokenizer     string // optional tokenizer.json to copy (hf only)
+	// Tokenizer is optional: a tokenizer.json to copy into an hf folder, or,
+	// for gguf, a GGUF file (llama.cpp's vocab-only files fit) whose
+	// tokenizer.* metadata is copied, so llama.cpp can load the model too.
+	// Vocab must equal that file's token count.
+	Tokenizer string
 
 	// Vision-language models (Arch "qwen2_vl" or "qwen2_5_vl", hf only);
 	// zero values pick a small default (see vl.go).
@@ -329,6 +333,13 @@ func (o *Options) writeGGUF(specs []spec, tensors []*tensor.Tensor) error {
 		{Key: a + ".rope.dimension_count", Value: uint32(o.HeadDim)},
 		{Key: a + ".vocab_size", Value: uint32(o.Vocab)},
 	}
+	if o.Tokenizer != "" {
+		vocab, err := o.ggufVocab()
+		if err != nil {
+			return err
+		}
+		meta = append(meta, vocab...)
+	}
 	wt := make([]gguf.WriteTensor, len(specs))
 	for i, sp := range specs {
 		t := tensors[i]
@@ -343,4 +354,34 @@ func (o *Options) writeGGUF(specs []spec, tensors []*tensor.Tensor) error {
 		return fmt.Errorf("testmodel: %w", err)
 	}
 	return f.Close()
+}
+
+// ggufVocab reads the tokenizer.* metadata of the GGUF file o.Tokenizer
+// and checks its token count against o.Vocab.
+func (o *Options) ggufVocab() ([]gguf.KV, error) {
+	f, err := gguf.Open(o.Tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("testmodel: --tokenizer for a gguf model must be a GGUF file: %w", err)
+	}
+	defer f.Close()
+	var out []gguf.KV
+	n := -1
+	for _, kv := range f.KVs() {
+		if !strings.HasPrefix(kv.Key, "tokenizer.") {
+			continue
+		}
+		if kv.Key == "tokenizer.ggml.tokens" {
+			if toks, ok := kv.Value.([]string); ok {
+				n = len(toks)
+			}
+		}
+		out = append(out, kv)
+	}
+	switch {
+	case n < 0:
+		return nil, fmt.Errorf("%w: %s has no tokenizer.ggml.tokens", ErrOptions, o.Tokenizer)
+	case n != o.Vocab:
+		return nil, fmt.Errorf("%w: --vocab %d but %s has %d tokens", ErrOptions, o.Vocab, o.Tokenizer, n)
+	}
+	return out, nil
 }
