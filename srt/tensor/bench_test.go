@@ -33,7 +33,7 @@ func BenchmarkMatMul(b *testing.B) {
 	shapes := []struct{ r, k int }{{4864, 896}, {896, 4864}, {151936, 896}}
 	for _, dt := range []DType{F32, F16, BF16, Q8_0, Q4_0} {
 		b.Run(fmtDType(dt), func(b *testing.B) {
-			for _, n := range []int{1, 512} {
+			for _, n := range []int{1, 8, 512} {
 				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 					for _, s := range shapes {
 						b.Run(fmt.Sprintf("%dx%d", s.r, s.k), func(b *testing.B) {

@@ -28,12 +28,18 @@ type q8DotFn func(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
 type accumFn func(out, v []float32, vstride int, slots []int32, p []float32, hd int)
 
 // kernelSet is one ISA's choice of kernels, fixed at NewCPU.
+// tallH is the height of the tall tiles (kernelSet.tall).
+const tallH = 8
+
 type kernelSet struct {
 	name   string
 	mr     int              // max x rows per tile call
 	direct [Q4_0 + 1]tileFn // tiles reading weights in place (nil: dequantize first)
 	dmax   [Q4_0 + 1]int    // use direct tiles when n <= dmax (F32: always when set)
 	f32    tileFn           // tile over dequantized f32 panels
+	// tall, when set for a type with a direct tile, is a tile of up to
+	// tallH x rows against up to 3 weight rows, for batches above mr.
+	tall [Q4_0 + 1]tileFn
 	// mv, when set for a type, is the n == 1 matvec over a run of weight
 	// rows (w + j*wstride bytes) with k a positive multiple of 32:
 	// out[j] = x·w_j.

@@ -44,6 +44,7 @@ func archKernels(f simd.Features) *kernelSet {
 		ks.direct[F32], ks.dmax[F32] = simd.Tile512F32, directMax512
 		ks.direct[F16], ks.dmax[F16] = simd.Tile512F16, directMax512
 		ks.direct[BF16], ks.dmax[BF16] = simd.Tile512BF16, directMax512
+		ks.tall[F32], ks.tall[F16], ks.tall[BF16] = simd.Tile8x3F32, simd.Tile8x3F16, simd.Tile8x3BF16
 		ks.mv[F32], ks.mv[F16], ks.mv[BF16] = simd.MV512F32, simd.MV512F16, simd.MV512BF16
 		return ks
 	case f.AVX2:

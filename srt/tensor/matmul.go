@@ -27,13 +27,17 @@ type mmJob struct {
 	n      int
 	w      *Matrix
 	direct tileFn // nil: dequantize panels
+	// tall, with direct, is the kernel set's tallH x 3 tile: batches above
+	// mr rows run in passes of up to tallH rows against 3 weight rows.
+	tall tileFn
 	int8   bool   // Q8_0/Q4_0 int8 path
 	kc, rb int    // K block and weight-row block (fixed blocks)
 	rows   int    // R
 	// guided hands out shrinking row ranges (see take): batch-1 style
 	// calls whose row ranges need no scratch, so big ranges are free.
 	guided     bool
-	gmin, gmax int // guided range bounds in rows (multiples of 4)
+	gmin, gmax int // guided range bounds in rows (multiples of quant)
+	quant      int // guided ranges are multiples of quant rows
 	threads    int
 	next       atomic.Int64 // first row not yet handed out
 	xq         []int8
@@ -59,7 +63,7 @@ func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
 	K, R := w.Cols, w.Rows
 	j := &c.mm
 	j.out, j.x, j.n, j.w = out, x, n, w
-	j.direct, j.int8 = nil, false
+	j.direct, j.tall, j.int8 = nil, nil, false
 	if (w.DType == Q8_0 || w.DType == Q4_0) && n <= q8Max {
 		j.int8 = true
 		j.xq, j.xd = quantizeActs(j.xq, j.xd, x[:n*K], c.k.qacts)
@@ -73,9 +77,12 @@ func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
 	} else {
 		if d := c.k.direct[w.DType]; d != nil && n <= c.k.dmax[w.DType] {
 			j.direct = d
+			if t := c.k.tall[w.DType]; t != nil && n > c.k.mr {
+				j.tall = t
+			}
 		}
 		j.kc = K
-		if K > 1024 && (n > 1 || j.direct == nil) {
+		if K > 1024 && (n > 1 || j.direct == nil) && j.tall == nil {
 			j.kc = 512
 		}
 		j.rb = 64
@@ -84,12 +91,16 @@ func (c *CPU) MatMul(out, x []float32, n int, w *Matrix) {
 		}
 	}
 	j.rows, j.threads = R, c.threads
-	j.guided = !c.fixedBlocks && (j.int8 || (n == 1 && j.direct != nil))
+	j.guided = !c.fixedBlocks && (j.int8 || (n == 1 && j.direct != nil) || j.tall != nil)
 	single := R <= j.rb
 	if j.guided {
 		rowBytes := w.DType.RowBytes(K)
-		j.gmin = max(4, guidedMinBytes/rowBytes&^3)
-		j.gmax = max(j.gmin, guidedMaxBytes/rowBytes&^3)
+		j.quant = 4
+		if j.tall != nil {
+			j.quant = 12 // whole 3-row tiles
+		}
+		j.gmin = max(j.quant, guidedMinBytes/rowBytes/j.quant*j.quant)
+		j.gmax = max(j.gmin, guidedMaxBytes/rowBytes/j.quant*j.quant)
 		single = R <= j.gmin
 	}
 	j.next.Store(0)
@@ -197,6 +208,20 @@ func (c *CPU) mmWorker(wk int) {
 				wbase = unsafe.Pointer(&sc.f[0])
 				wstride = kk * 4
 			}
+			if j.tall != nil {
+				// passes of equal height h <= tallH, each weight 3-row
+				// group converted once per pass
+				passes := (n + tallH - 1) / tallH
+				h := (n + passes - 1) / passes
+				for i0 := 0; i0 < n; i0 += h {
+					mx := min(h, n-i0)
+					for j0 := 0; j0 < nr; j0 += 3 {
+						j.tall(kk, &x[i0*K+k0], K, mx, unsafe.Add(wbase, j0*wstride), wstride,
+							min(3, nr-j0), &out[i0*R+r0+j0], R, k0 > 0)
+					}
+				}
+				continue
+			}
 			for i0 := 0; i0 < n; i0 += mr {
 				mx := min(mr, n-i0)
 				for j0 := 0; j0 < nr; j0 += 4 {
@@ -300,7 +325,7 @@ func (j *mmJob) take() (r0, r1 int) {
 		if left <= 0 {
 			return j.rows, j.rows
 		}
-		chunk := min(max(left/(2*j.threads)&^3, j.gmin), j.gmax, left)
+		chunk := min(max(left/(2*j.threads)/j.quant*j.quant, j.gmin), j.gmax, left)
 		if j.next.CompareAndSwap(cur, cur+int64(chunk)) {
 			return int(cur), int(cur) + chunk
 		}

@@ -122,12 +122,14 @@ func FuzzMatVec(f *testing.F) {
 }
 
 // take hands out every row exactly once, in order, in ranges within the
-// guided bounds (multiples of 4 but the last), shrinking toward the end.
+// guided bounds (multiples of the quantum but the last), shrinking toward
+// the end.
 func TestGuidedTake(t *testing.T) {
-	for _, tc := range []struct{ rows, gmin, gmax, threads int }{
-		{1, 4, 4, 2}, {7, 4, 8, 2}, {1000, 8, 64, 2}, {151936, 16, 272, 2}, {4864, 4, 36, 3},
+	for _, tc := range []struct{ rows, gmin, gmax, threads, quant int }{
+		{1, 4, 4, 2, 4}, {7, 4, 8, 2, 4}, {1000, 8, 64, 2, 4}, {151936, 16, 272, 2, 4}, {4864, 4, 36, 3, 4},
+		{2048, 12, 72, 2, 12}, {32000, 36, 180, 2, 12}, {5, 12, 12, 2, 12},
 	} {
-		j := &mmJob{rows: tc.rows, guided: true, gmin: tc.gmin, gmax: tc.gmax, threads: tc.threads}
+		j := &mmJob{rows: tc.rows, guided: true, gmin: tc.gmin, gmax: tc.gmax, threads: tc.threads, quant: tc.quant}
 		next, ranges, last := 0, 0, tc.gmax
 		for {
 			r0, r1 := j.take()
@@ -136,7 +138,7 @@ func TestGuidedTake(t *testing.T) {
 			}
 			ranges++
 			n := r1 - r0
-			if r0 != next || n <= 0 || n > tc.gmax || (r1 != tc.rows && (n%4 != 0 || n < tc.gmin)) || n > last {
+			if r0 != next || n <= 0 || n > tc.gmax || (r1 != tc.rows && (n%tc.quant != 0 || n < tc.gmin)) || n > last {
 				t.Fatalf("%+v: range %d = [%d, %d) after row %d (previous size %d)", tc, ranges, r0, r1, next, last)
 			}
 			next, last = r1, n

@@ -20,6 +20,18 @@ func tile512F16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, n
 //go:noescape
 func tile512BF16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
 
+// tile8x3F32 (and F16/BF16) are the same product for i < mx (1..8) and
+// j < nw (1..3): the tall tile of small-batch decode.
+//
+//go:noescape
+func tile8x3F32(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
+
+//go:noescape
+func tile8x3F16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
+
+//go:noescape
+func tile8x3BF16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)
+
 //go:noescape
 func q8DotVNNI(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
 

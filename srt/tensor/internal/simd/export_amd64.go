@@ -20,6 +20,18 @@ func Tile512BF16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, 
 	tile512BF16(k, x, xstride, mx, w, wstride, nw, out, ostride, acc)
 }
 
+func Tile8x3F32(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool) {
+	tile8x3F32(k, x, xstride, mx, w, wstride, nw, out, ostride, acc)
+}
+
+func Tile8x3F16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool) {
+	tile8x3F16(k, x, xstride, mx, w, wstride, nw, out, ostride, acc)
+}
+
+func Tile8x3BF16(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool) {
+	tile8x3BF16(k, x, xstride, mx, w, wstride, nw, out, ostride, acc)
+}
+
 // Q8DotVNNI / Q8DotAVX2: sum over nb blocks of xd[b] * d_w[b] * (xq block · q_w block).
 func Q8DotVNNI(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32 {
 	return q8DotVNNI(xq, xd, w, nb)

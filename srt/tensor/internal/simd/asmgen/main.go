@@ -30,6 +30,7 @@ func generate() []byte {
 	g.p("#include \"textflag.h\"")
 	for _, t := range []string{"F32", "F16", "BF16"} {
 		g.tile512(t)
+		g.tile8x3(t)
 	}
 	g.q8dot("VNNI", "Q8")
 	g.q8dot("AVX2", "Q8")
