@@ -29,10 +29,10 @@ type mmJob struct {
 	direct tileFn // nil: dequantize panels
 	// tall, with direct, is the kernel set's tallH x 3 tile: batches above
 	// mr rows run in passes of up to tallH rows against 3 weight rows.
-	tall tileFn
-	int8   bool   // Q8_0/Q4_0 int8 path
-	kc, rb int    // K block and weight-row block (fixed blocks)
-	rows   int    // R
+	tall   tileFn
+	int8   bool // Q8_0/Q4_0 int8 path
+	kc, rb int  // K block and weight-row block (fixed blocks)
+	rows   int  // R
 	// guided hands out shrinking row ranges (see take): batch-1 style
 	// calls whose row ranges need no scratch, so big ranges are free.
 	guided     bool
