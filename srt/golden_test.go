@@ -107,3 +107,46 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenE5M2: an fp8 E5M2 KV cache keeps 2 mantissa bits, so greedy
+// outputs drift from the f32 goldens after some tokens. Teacher-forced, on
+// each golden's prompt and continuation, the per-token logprobs stay close
+// to the same engine's with an f32 cache (a wrong widening or a stale
+// cache row moves them by whole nats).
+func TestGoldenE5M2(t *testing.T) {
+	for _, name := range []string{"stories260K", "tiny-random-qwen2"} {
+		g := readGolden(t, name)
+		var lps [2][][]TokenLogprob
+		for k, dtype := range []string{"float32", "fp8_e5m2"} {
+			eng, err := NewEngine(context.Background(), Options{ModelPath: shared.Path(t, "models", name), Threads: 2, KVCacheDType: dtype})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := eng.Info().KVCacheDType; got != dtype {
+				t.Errorf("%s: kv cache %s, want %s", name, got, dtype)
+			}
+			for _, c := range g.Cases {
+				ids := append(slices.Clone(c.PromptIDs), c.GreedyIDs...)
+				out, err := eng.GenerateAll(context.Background(), &GenerateRequest{InputIDs: ids, Sampling: greedyParams(0),
+					ReturnLogprob: true, LogprobStartLen: 0})
+				if err != nil {
+					t.Fatalf("%s/%s: %v", name, c.Name, err)
+				}
+				lps[k] = append(lps[k], out.MetaInfo.InputTokenLogprobs)
+			}
+			eng.Close()
+		}
+		var sum, worst float64
+		n := 0
+		for i := range lps[0] {
+			for j := 1; j < len(lps[0][i]); j++ { // the first token has no logprob
+				d := math.Abs(float64(lps[0][i][j].Logprob - lps[1][i][j].Logprob))
+				sum, worst, n = sum+d, max(worst, d), n+1
+			}
+		}
+		t.Logf("%s: %d tokens, mean |logprob difference| %.4f, max %.4f", name, n, sum/float64(n), worst)
+		if n < 100 || sum/float64(n) > 0.3 || worst > 3 {
+			t.Errorf("%s: fp8_e5m2 vs float32 KV over %d tokens: mean |logprob difference| %.4f (limit 0.3), max %.4f (limit 3)", name, n, sum/float64(n), worst)
+		}
+	}
+}

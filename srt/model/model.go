@@ -90,23 +90,19 @@ type KVCache struct {
 }
 
 // NewKVCache allocates a cache of capacity slots for cfg's shape, holding
-// dtype values (tensor.F32 or tensor.F16).
+// dtype values (tensor.F32, tensor.F16 or tensor.E5M2).
 func NewKVCache(cfg *Config, capacity int, dtype tensor.DType) *KVCache {
 	kv := &KVCache{Capacity: capacity}
 	for range cfg.Layers {
-		kv.Layers = append(kv.Layers, tensor.NewKVLayer(capacity, cfg.KVHeads, cfg.HeadDim, dtype == tensor.F16))
+		kv.Layers = append(kv.Layers, tensor.NewKVLayer(capacity, cfg.KVHeads, cfg.HeadDim, dtype))
 	}
 	return kv
 }
 
 // BytesPerSlot is the KV memory one token takes across all layers, with
-// dtype values (tensor.F32 or tensor.F16).
+// dtype values (tensor.F32, tensor.F16 or tensor.E5M2).
 func (c *Config) BytesPerSlot(dtype tensor.DType) int {
-	size := 4
-	if dtype == tensor.F16 {
-		size = 2
-	}
-	return 2 * size * c.Layers * c.KVHeads * c.HeadDim
+	return 2 * dtype.BlockBytes() * c.Layers * c.KVHeads * c.HeadDim
 }
 
 // Model is a loaded causal language model.

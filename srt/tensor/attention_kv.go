@@ -2,34 +2,42 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"sync/atomic"
 	"unsafe"
 )
 
 // KVLayer is one layer's key/value cache in head-major layout: the key of
 // KV head g at slot s is K[(g*Capacity+s)*HeadDim:][:HeadDim], and so for V.
-// Values are f32 (K, V) or f16 (K16, V16; half the memory and bandwidth);
-// exactly one pair is set.
+// Values are f32 (K, V), f16 (K16, V16; half the memory and bandwidth) or
+// fp8 E5M2 (K8, V8; a quarter); exactly one pair is set, as DType says.
 type KVLayer struct {
 	K, V                       []float32
 	K16, V16                   []uint16
+	K8, V8                     []uint8
+	DType                      DType // F32, F16 or E5M2
 	Capacity, KVHeads, HeadDim int
 }
 
-// NewKVLayer allocates a zeroed layer of capacity slots.
-func NewKVLayer(capacity, kvHeads, headDim int, f16 bool) *KVLayer {
-	l := &KVLayer{Capacity: capacity, KVHeads: kvHeads, HeadDim: headDim}
+// KVDType reports whether t can be a KV cache's value type.
+func KVDType(t DType) bool { return t == F32 || t == F16 || t == E5M2 }
+
+// NewKVLayer allocates a zeroed layer of capacity slots holding dtype
+// values (F32, F16 or E5M2; anything else is F32).
+func NewKVLayer(capacity, kvHeads, headDim int, dtype DType) *KVLayer {
+	l := &KVLayer{Capacity: capacity, KVHeads: kvHeads, HeadDim: headDim, DType: dtype}
 	n := capacity * kvHeads * headDim
-	if f16 {
+	switch dtype {
+	case F16:
 		l.K16, l.V16 = make([]uint16, n), make([]uint16, n)
-	} else {
+	case E5M2:
+		l.K8, l.V8 = make([]uint8, n), make([]uint8, n)
+	default:
+		l.DType = F32
 		l.K, l.V = make([]float32, n), make([]float32, n)
 	}
 	return l
 }
-
-// F16 reports whether the layer stores f16 values.
-func (l *KVLayer) F16() bool { return l.K16 != nil }
 
 // Store writes one row's key and value (each [KVHeads*HeadDim], heads
 // consecutive) at slot.
@@ -39,26 +47,56 @@ func (l *KVLayer) Store(slot int, k, v []float32) {
 		dst := (g*l.Capacity + slot) * hd
 		src := k[g*hd : (g+1)*hd]
 		vs := v[g*hd : (g+1)*hd]
-		if l.K16 != nil {
+		switch l.DType {
+		case F16:
 			F32ToF16Slice(l.K16[dst:dst+hd], src)
 			F32ToF16Slice(l.V16[dst:dst+hd], vs)
-		} else {
+		case E5M2:
+			F32ToE5M2Slice(l.K8[dst:dst+hd], src)
+			F32ToE5M2Slice(l.V8[dst:dst+hd], vs)
+		default:
 			copy(l.K[dst:dst+hd], src)
 			copy(l.V[dst:dst+hd], vs)
 		}
 	}
 }
 
-// key returns the key of head g at slot s as f32 (for the reference).
-func (l *KVLayer) at(f16 []uint16, f32 []float32, g, s int, dst []float32) {
+// at widens the key (keys true) or value of head g at slot s into dst (for
+// the reference).
+func (l *KVLayer) at(keys bool, g, s int, dst []float32) {
 	off := (g*l.Capacity + s) * l.HeadDim
-	if f16 != nil {
-		for i := range dst {
-			dst[i] = F16ToF32(f16[off+i])
-		}
-		return
+	f32, f16, f8 := l.V, l.V16, l.V8
+	if keys {
+		f32, f16, f8 = l.K, l.K16, l.K8
 	}
-	copy(dst, f32[off:off+len(dst)])
+	for i := range dst {
+		switch l.DType {
+		case F16:
+			dst[i] = F16ToF32(f16[off+i])
+		case E5M2:
+			dst[i] = E5M2ToF32(f8[off+i])
+		default:
+			dst[i] = f32[off+i]
+		}
+	}
+}
+
+// kvData is the start of head g's keys (or values) at slot s, for kernels.
+func (l *KVLayer) kvData(keys bool, g int, s int32) unsafe.Pointer {
+	off := (g*l.Capacity + int(s)) * l.HeadDim
+	switch {
+	case l.DType == F16 && keys:
+		return unsafe.Pointer(&l.K16[off])
+	case l.DType == F16:
+		return unsafe.Pointer(&l.V16[off])
+	case l.DType == E5M2 && keys:
+		return unsafe.Pointer(&l.K8[off])
+	case l.DType == E5M2:
+		return unsafe.Pointer(&l.V8[off])
+	case keys:
+		return unsafe.Pointer(&l.K[off])
+	}
+	return unsafe.Pointer(&l.V[off])
 }
 
 // F32ToF16Slice converts src into dst (same length), rounding to nearest
@@ -77,6 +115,39 @@ func F32ToF16Slice(dst []uint16, src []float32) {
 	}
 }
 
+// maxE5M2 is the largest finite fp8 E5M2 value.
+const maxE5M2 = 57344
+
+// F32ToE5M2 returns the fp8 E5M2 of x: clamped to +-57344, rounded to f16
+// and then to the f16's high byte, both to nearest even (the double
+// rounding differs from a direct one only in rare ties).
+func F32ToE5M2(x float32) uint8 {
+	if !math.IsNaN(float64(x)) {
+		x = min(max(x, -maxE5M2), maxE5M2)
+	}
+	h := F32ToF16(x)
+	return uint8((uint32(h) + 0x7F + uint32(h>>8&1)) >> 8)
+}
+
+// E5M2ToF32 widens an fp8 E5M2 value.
+func E5M2ToF32(b uint8) float32 { return F16ToF32(uint16(b) << 8) }
+
+// F32ToE5M2Slice converts src into dst (same length) as F32ToE5M2 does,
+// with AVX-512 where available.
+func F32ToE5M2Slice(dst []uint8, src []float32) {
+	dst = dst[:len(src)]
+	n := 0
+	if enc := bestKernels.encE5M2; enc != nil {
+		n = len(src) &^ 15
+		if n > 0 {
+			enc(unsafe.Pointer(&dst[0]), &src[0], n)
+		}
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = F32ToE5M2(src[i])
+	}
+}
+
 // CheckAttentionKV reports whether AttentionKV's arguments are consistent.
 func CheckAttentionKV(out, q []float32, kv *KVLayer, slots [][]int32, p AttnParams) error {
 	if kv == nil || p.NHeads <= 0 || p.NKVHeads <= 0 || p.NHeads%p.NKVHeads != 0 || p.NKVHeads != kv.KVHeads || p.HeadDim != kv.HeadDim {
@@ -87,8 +158,17 @@ func CheckAttentionKV(out, q []float32, kv *KVLayer, slots [][]int32, p AttnPara
 		return fmt.Errorf("tensor: attention: %w: %d rows need q and out of %d values", ErrShape, n, n*qd)
 	}
 	size := kv.Capacity * kv.KVHeads * kv.HeadDim
-	if (kv.K16 != nil) == (kv.K != nil) || len(kv.K)+len(kv.K16) != size || len(kv.V)+len(kv.V16) != size {
-		return fmt.Errorf("tensor: attention: %w: the cache must hold f32 or f16 keys and values of %d slots", ErrShape, kv.Capacity)
+	var k, v int
+	switch kv.DType {
+	case F32:
+		k, v = len(kv.K), len(kv.V)
+	case F16:
+		k, v = len(kv.K16), len(kv.V16)
+	case E5M2:
+		k, v = len(kv.K8), len(kv.V8)
+	}
+	if k != size || v != size {
+		return fmt.Errorf("tensor: attention: %w: the cache must hold %v keys and values of %d slots (f32, f16 or e5m2)", ErrShape, kv.DType, kv.Capacity)
 	}
 	for i, row := range slots {
 		if len(row) == 0 {
@@ -257,12 +337,34 @@ func (c *CPU) attnKVTask(sc *workerScratch, grp attnGroup, g int) {
 		return j.out[(grp.rows[k]*p.NHeads+g*hq+h)*hd:][:hd]
 	}
 	lead := j.slots[grp.rows[0]]
+	// The group's queries i = k*hq + h (row k, head h): several heads of a
+	// row share each key load through the matmul tile (grouped-query
+	// attention with f32/f16 values); otherwise queries go in pairs, each
+	// key and value read and widened once for two.
+	nq := len(grp.rows) * hq
+	tiled := hq >= 2 && (kv.DType == F32 || kv.DType == F16) && c.k.direct[kv.DType] != nil
+	paired := c.k.kdot2 != nil && attnHeadDimOK(hd)
+	query := func(i int) []float32 { return qheads(i / hq)[i%hq*hd:][:hd] }
 	// Scores of the shared prefix, chunk by chunk, then each row's own rest.
 	for c0 := 0; c0 < grp.shared; c0 += kvChunk {
 		c1 := min(c0+kvChunk, grp.shared)
 		forRuns(lead, c0, c1, func(a, b int, s0 int32) {
-			for k := range grp.rows {
-				c.kdotHeads(kv, g, s0, a, b, qheads(k), hq, sc.s[sc.off[k]:], len(j.slots[grp.rows[k]]))
+			if tiled {
+				for k := range grp.rows {
+					c.kdotHeads(kv, g, s0, a, b, qheads(k), hq, sc.s[sc.off[k]:], len(j.slots[grp.rows[k]]))
+				}
+				return
+			}
+			i := 0
+			if paired {
+				keys := kv.kvData(true, g, s0)
+				for ; i+1 < nq; i += 2 {
+					s1, s2 := score(i/hq, i%hq), score((i+1)/hq, (i+1)%hq)
+					c.k.kdot2(kv.DType, hd, &query(i)[0], &query(i + 1)[0], keys, b-a, &s1[a], &s2[a])
+				}
+			}
+			for ; i < nq; i++ {
+				c.kdot(kv, g, s0, b-a, query(i), score(i/hq, i%hq)[a:b])
 			}
 		})
 	}
@@ -289,10 +391,16 @@ func (c *CPU) attnKVTask(sc *workerScratch, grp attnGroup, g int) {
 	for c0 := 0; c0 < grp.shared; c0 += kvChunk {
 		c1 := min(c0+kvChunk, grp.shared)
 		forRuns(lead, c0, c1, func(a, b int, s0 int32) {
-			for k := range grp.rows {
-				for h := 0; h < hq; h++ {
-					c.vacc(kv, g, s0, b-a, orow(k, h), score(k, h)[a:b])
+			i := 0
+			if paired {
+				vals := kv.kvData(false, g, s0)
+				for ; i+1 < nq; i += 2 {
+					k1, h1, k2, h2 := i/hq, i%hq, (i+1)/hq, (i+1)%hq
+					c.k.vacc2(kv.DType, hd, &orow(k1, h1)[0], &orow(k2, h2)[0], vals, b-a, &score(k1, h1)[a], &score(k2, h2)[a])
 				}
+			}
+			for ; i < nq; i++ {
+				c.vacc(kv, g, s0, b-a, orow(i/hq, i%hq), score(i/hq, i%hq)[a:b])
 			}
 		})
 	}
@@ -325,9 +433,10 @@ func forRuns(row []int32, lo, hi int, f func(a, b int, s0 int32)) {
 // tile (grouped-query attention, and prefill); one head uses kdot.
 func (c *CPU) kdotHeads(kv *KVLayer, g int, s0 int32, a, b int, q []float32, hq int, s []float32, L int) {
 	hd := kv.HeadDim
-	tile, esz := c.k.direct[F32], 4
-	if kv.K16 != nil {
-		tile, esz = c.k.direct[F16], 2
+	var tile tileFn
+	esz := kv.DType.BlockBytes()
+	if kv.DType == F32 || kv.DType == F16 {
+		tile = c.k.direct[kv.DType]
 	}
 	if hq < 2 || tile == nil {
 		for h := 0; h < hq; h++ {
@@ -335,13 +444,7 @@ func (c *CPU) kdotHeads(kv *KVLayer, g int, s0 int32, a, b int, q []float32, hq 
 		}
 		return
 	}
-	off := (g*kv.Capacity + int(s0)) * hd
-	var base unsafe.Pointer
-	if kv.K16 != nil {
-		base = unsafe.Pointer(&kv.K16[off])
-	} else {
-		base = unsafe.Pointer(&kv.K[off])
-	}
+	base := kv.kvData(true, g, s0)
 	n := b - a
 	for h0 := 0; h0 < hq; h0 += c.k.mr {
 		mx := min(c.k.mr, hq-h0)
@@ -353,64 +456,41 @@ func (c *CPU) kdotHeads(kv *KVLayer, g int, s0 int32, a, b int, q []float32, hq 
 
 // kdot sets out[t] = q · key(g, s0+t) for t < n.
 func (c *CPU) kdot(kv *KVLayer, g int, s0 int32, n int, q, out []float32) {
-	hd := kv.HeadDim
-	off := (g*kv.Capacity + int(s0)) * hd
-	if c.k.kdot != nil && attnHeadDimOK(hd) {
-		if kv.K16 != nil {
-			c.k.kdot(true, hd, &q[0], unsafe.Pointer(&kv.K16[off]), n, &out[0])
-		} else {
-			c.k.kdot(false, hd, &q[0], unsafe.Pointer(&kv.K[off]), n, &out[0])
-		}
+	if c.k.kdot != nil && attnHeadDimOK(kv.HeadDim) {
+		c.k.kdot(kv.DType, kv.HeadDim, &q[0], kv.kvData(true, g, s0), n, &out[0])
 		return
 	}
-	kdotGo(kv, off, n, q, out)
+	kdotGo(kv, g, s0, n, q, out)
 }
 
 // vacc adds sum_t w[t] * value(g, s0+t) to out.
 func (c *CPU) vacc(kv *KVLayer, g int, s0 int32, n int, out, w []float32) {
-	hd := kv.HeadDim
-	off := (g*kv.Capacity + int(s0)) * hd
-	if c.k.vacc != nil && attnHeadDimOK(hd) {
-		if kv.V16 != nil {
-			c.k.vacc(true, hd, &out[0], unsafe.Pointer(&kv.V16[off]), n, &w[0])
-		} else {
-			c.k.vacc(false, hd, &out[0], unsafe.Pointer(&kv.V[off]), n, &w[0])
-		}
+	if c.k.vacc != nil && attnHeadDimOK(kv.HeadDim) {
+		c.k.vacc(kv.DType, kv.HeadDim, &out[0], kv.kvData(false, g, s0), n, &w[0])
 		return
 	}
-	vaccGo(kv, off, n, out, w)
+	vaccGo(kv, g, s0, n, out, w)
 }
 
-func kdotGo(kv *KVLayer, off, n int, q, out []float32) {
-	hd := kv.HeadDim
+func kdotGo(kv *KVLayer, g int, s0 int32, n int, q, out []float32) {
+	k := make([]float32, kv.HeadDim)
 	for t := 0; t < n; t++ {
+		kv.at(true, g, int(s0)+t, k)
 		var s float32
-		base := off + t*hd
-		if kv.K16 != nil {
-			for i, x := range q[:hd] {
-				s += x * F16ToF32(kv.K16[base+i])
-			}
-		} else {
-			for i, x := range q[:hd] {
-				s += x * kv.K[base+i]
-			}
+		for i, x := range q[:kv.HeadDim] {
+			s += x * k[i]
 		}
 		out[t] = s
 	}
 }
 
-func vaccGo(kv *KVLayer, off, n int, out, w []float32) {
-	hd := kv.HeadDim
+func vaccGo(kv *KVLayer, g int, s0 int32, n int, out, w []float32) {
+	v := make([]float32, kv.HeadDim)
 	for t := 0; t < n; t++ {
-		base, p := off+t*hd, w[t]
-		if kv.V16 != nil {
-			for i := range out[:hd] {
-				out[i] += p * F16ToF32(kv.V16[base+i])
-			}
-		} else {
-			for i := range out[:hd] {
-				out[i] += p * kv.V[base+i]
-			}
+		kv.at(false, g, int(s0)+t, v)
+		p := w[t]
+		for i := range out[:kv.HeadDim] {
+			out[i] += p * v[i]
 		}
 	}
 }

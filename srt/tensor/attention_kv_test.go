@@ -60,22 +60,25 @@ func kvRows(rng *rand.Rand, layout kvLayout, n, capacity int) [][]int32 {
 }
 
 // slotMajor returns the layer's keys and values in Attention's [slot][kd]
-// layout (f16 values widened), for the reference.
+// layout (f16 and e5m2 values widened), for the reference.
 func slotMajor(l *KVLayer) (k, v []float32) {
 	kd := l.KVHeads * l.HeadDim
 	k, v = make([]float32, l.Capacity*kd), make([]float32, l.Capacity*kd)
 	for s := 0; s < l.Capacity; s++ {
 		for g := 0; g < l.KVHeads; g++ {
-			l.at(l.K16, l.K, g, s, k[s*kd+g*l.HeadDim:][:l.HeadDim])
-			l.at(l.V16, l.V, g, s, v[s*kd+g*l.HeadDim:][:l.HeadDim])
+			l.at(true, g, s, k[s*kd+g*l.HeadDim:][:l.HeadDim])
+			l.at(false, g, s, v[s*kd+g*l.HeadDim:][:l.HeadDim])
 		}
 	}
 	return k, v
 }
 
-func checkAttentionKV(t *testing.T, c *CPU, rng *rand.Rand, n, capacity int, p AttnParams, layout kvLayout, f16 bool) {
+// kvTypes are the KV cache value types.
+var kvTypes = []DType{F32, F16, E5M2}
+
+func checkAttentionKV(t *testing.T, c *CPU, rng *rand.Rand, n, capacity int, p AttnParams, layout kvLayout, dt DType) {
 	t.Helper()
-	l := NewKVLayer(capacity, p.NKVHeads, p.HeadDim, f16)
+	l := NewKVLayer(capacity, p.NKVHeads, p.HeadDim, dt)
 	kd := p.NKVHeads * p.HeadDim
 	for s := 0; s < capacity; s++ {
 		k := randVec(rng, kd)
@@ -96,7 +99,7 @@ func checkAttentionKV(t *testing.T, c *CPU, rng *rand.Rand, n, capacity int, p A
 	RefAttention(want, q, k, v, rows, p)
 	for i := range got {
 		if !closeTo(float64(got[i]), float64(want[i]), 1e-4, 1e-5) {
-			t.Fatalf("%s %+v layout %d f16 %v n=%d cap=%d: out[%d] = %g, want %g", c.ISA(), p, layout, f16, n, capacity, i, got[i], want[i])
+			t.Fatalf("%s %+v layout %d %v n=%d cap=%d: out[%d] = %g, want %g", c.ISA(), p, layout, dt, n, capacity, i, got[i], want[i])
 		}
 	}
 }
@@ -114,9 +117,9 @@ func TestAttentionKV(t *testing.T) {
 		c := NewCPU(Options{Threads: 2, ISA: isa})
 		for _, p := range params {
 			for _, layout := range []kvLayout{kvPaged, kvCausal, kvShared, kvScatter} {
-				for _, f16 := range []bool{false, true} {
+				for _, dt := range kvTypes {
 					for _, n := range []int{1, 3, 20} {
-						checkAttentionKV(t, c, rng, n, 150, p, layout, f16)
+						checkAttentionKV(t, c, rng, n, 150, p, layout, dt)
 					}
 				}
 			}
@@ -167,7 +170,7 @@ func TestPlanAttention(t *testing.T) {
 }
 
 func TestCheckAttentionKV(t *testing.T) {
-	l := NewKVLayer(4, 1, 8, true)
+	l := NewKVLayer(4, 1, 8, F16)
 	p := AttnParams{NHeads: 2, NKVHeads: 1, HeadDim: 8, Scale: 0.3}
 	q, out := make([]float32, 16), make([]float32, 16)
 	if err := CheckAttentionKV(out, q, l, [][]int32{{0, 3}}, p); err != nil {
@@ -191,15 +194,69 @@ func FuzzAttentionKV(f *testing.F) {
 		cpus[isa] = NewCPU(Options{Threads: 2, ISA: isa})
 	}
 	f.Fuzz(func(t *testing.T, seed uint64, n, group, kvh, hd uint8, capacity uint16, layout uint8, f16 bool) {
+		dt := F32 // f16 picks F16, or E5M2 for odd seeds
+		if f16 {
+			dt = [2]DType{F16, E5M2}[seed%2]
+		}
 		p := AttnParams{NKVHeads: 1 + int(kvh)%3, HeadDim: 1 + int(hd)%130}
 		p.NHeads = p.NKVHeads * (1 + int(group)%4)
 		p.Scale = float32(1 / math.Sqrt(float64(p.HeadDim)))
 		nn := 1 + int(n)%8
 		cp := 2*nn + 16 + int(capacity)%200
 		for _, isa := range ISAs() {
-			checkAttentionKV(t, cpus[isa], rand.New(rand.NewPCG(seed, 3)), nn, cp, p, kvLayout(layout%4), f16)
+			checkAttentionKV(t, cpus[isa], rand.New(rand.NewPCG(seed, 3)), nn, cp, p, kvLayout(layout%4), dt)
 		}
 	})
+}
+
+// E5M2 values round-trip, others round to the nearest (ties to even),
+// large ones saturate at 57344, and F32ToE5M2Slice (AVX-512 where
+// available) agrees with F32ToE5M2.
+func TestE5M2(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		x := E5M2ToF32(uint8(b))
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			continue
+		}
+		if got := F32ToE5M2(x); got != uint8(b) && !(x == 0 && got&0x7f == 0) {
+			t.Errorf("%#02x = %g encodes to %#02x", b, x, got)
+		}
+	}
+	tests := []struct {
+		x    float32
+		want float32
+	}{
+		{1.1, 1}, {1.2, 1.25}, {1.125, 1} /* tie: even */, {1.375, 1.5} /* tie: even */, {-3.1, -3},
+		{1e6, 57344}, {-1e6, -57344}, {61440, 57344}, {1e-9, 0}, {3e-5, E5M2ToF32(2)}, /* subnormal */
+	}
+	for _, tc := range tests {
+		if got := E5M2ToF32(F32ToE5M2(tc.x)); got != tc.want {
+			t.Errorf("E5M2(%g) = %g, want %g", tc.x, got, tc.want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	src := make([]float32, 4099)
+	for i := range src {
+		switch i % 3 {
+		case 0:
+			src[i] = float32(rng.NormFloat64() * 100)
+		case 1: // halfway between two e5m2 values
+			lo := E5M2ToF32(uint8(rng.UintN(0x7b)))
+			src[i] = lo + (E5M2ToF32(F32ToE5M2(lo)+1)-lo)/2
+		default:
+			src[i] = math.Float32frombits(rng.Uint32() &^ (0xff << 23)) // f32 subnormals, or any bits
+			if i%2 == 0 {
+				src[i] = math.Float32frombits(rng.Uint32())
+			}
+		}
+	}
+	got := make([]uint8, len(src))
+	F32ToE5M2Slice(got, src)
+	for i, f := range src {
+		if want := F32ToE5M2(f); got[i] != want && !math.IsNaN(float64(f)) {
+			t.Fatalf("%g (%#08x): got %#02x, want %#02x", f, math.Float32bits(f), got[i], want)
+		}
+	}
 }
 
 // F32ToF16Slice (F16C where available) rounds exactly like F32ToF16 on
@@ -231,18 +288,22 @@ func TestF32ToF16Slice(t *testing.T) {
 
 // BenchmarkAttentionKVDecode: one decode step of 8 sequences (4 pairs sharing
 // a 1,000-token prefix, then 100 tokens each) over 12 layers of a large f16
-// cache (more than the caches hold), the 110M Llama's head layout; reports
-// the key/value bytes read per second.
+// or e5m2 cache (more than the caches hold), the 110M Llama's head layout;
+// reports the key/value bytes read per second.
 func BenchmarkAttentionKVDecode(b *testing.B) {
-	for _, shared := range []bool{true, false} {
-		b.Run(map[bool]string{true: "shared", false: "separate"}[shared], func(b *testing.B) {
+	for _, c := range []struct {
+		shared bool
+		dt     DType
+	}{{true, F16}, {false, F16}, {true, E5M2}, {false, E5M2}} {
+		shared, dt := c.shared, c.dt
+		b.Run(map[bool]string{true: "shared", false: "separate"}[shared]+"/"+dt.String(), func(b *testing.B) {
 			c := NewCPU(Options{Threads: 2})
 			defer c.Close()
 			p := AttnParams{NHeads: 12, NKVHeads: 12, HeadDim: 64, Scale: 0.125}
 			const capacity = 1 << 16
 			layers := make([]*KVLayer, 12)
 			for i := range layers {
-				layers[i] = NewKVLayer(capacity, p.NKVHeads, p.HeadDim, true)
+				layers[i] = NewKVLayer(capacity, p.NKVHeads, p.HeadDim, dt)
 			}
 			rows := make([][]int32, 8)
 			next := int32(0)
@@ -277,7 +338,7 @@ func BenchmarkAttentionKVDecode(b *testing.B) {
 					read += len(rows[r]) - g.shared
 				}
 			}
-			b.SetBytes(int64(len(layers) * read * p.NKVHeads * p.HeadDim * 2 * 2))
+			b.SetBytes(int64(len(layers) * read * p.NKVHeads * p.HeadDim * 2 * dt.BlockBytes()))
 			for b.Loop() {
 				for _, l := range layers {
 					c.AttentionKV(out, q, l, rows, plan, p)

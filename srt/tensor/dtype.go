@@ -12,9 +12,13 @@ const (
 	BF16              // bfloat16, 2 bytes per value
 	Q8_0              // blocks of 32: f16 scale d, then 32 int8 q; value = d*q (34 bytes)
 	Q4_0              // blocks of 32: f16 scale d, then 16 bytes of nibbles; value = d*(q-8) (18 bytes)
+	// E5M2 is fp8 E5M2 (1 sign, 5 exponent, 2 mantissa bits: the high byte
+	// of the f16 of the same value), 1 byte per value. A KV cache type
+	// (SGLang's --kv-cache-dtype fp8_e5m2), not a weight type.
+	E5M2
 )
 
-var dtypeNames = [...]string{F32: "F32", F16: "F16", BF16: "BF16", Q8_0: "Q8_0", Q4_0: "Q4_0"}
+var dtypeNames = [...]string{F32: "F32", F16: "F16", BF16: "BF16", Q8_0: "Q8_0", Q4_0: "Q4_0", E5M2: "E5M2"}
 
 func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
@@ -39,6 +43,8 @@ func (d DType) BlockBytes() int {
 		return 4
 	case F16, BF16:
 		return 2
+	case E5M2:
+		return 1
 	case Q8_0:
 		return 34
 	case Q4_0:
@@ -65,7 +71,7 @@ func (m *Matrix) Validate() error {
 	if m.Rows <= 0 || m.Cols <= 0 {
 		return fmt.Errorf("tensor: bad matrix shape [%d, %d]", m.Rows, m.Cols)
 	}
-	if bs := m.DType.BlockSize(); m.DType.BlockBytes() == 0 || m.Cols%bs != 0 {
+	if bs := m.DType.BlockSize(); m.DType > Q4_0 || m.Cols%bs != 0 {
 		return fmt.Errorf("tensor: %v matrix with %d columns (block size %d)", m.DType, m.Cols, bs)
 	}
 	if want := m.Rows * m.DType.RowBytes(m.Cols); len(m.Data) != want {

@@ -64,11 +64,17 @@ type kernelSet struct {
 	// kdot and vacc, when set, are AttentionKV's key dots and value sums
 	// over a run of head-major cache rows (f16 or f32) for the head
 	// dimensions attnHeadDimOK accepts.
-	kdot func(f16 bool, hd int, q *float32, k unsafe.Pointer, n int, out *float32)
-	vacc func(f16 bool, hd int, out *float32, v unsafe.Pointer, n int, p *float32)
+	kdot func(t DType, hd int, q *float32, k unsafe.Pointer, n int, out *float32)
+	vacc func(t DType, hd int, out *float32, v unsafe.Pointer, n int, p *float32)
+	// kdot2 and vacc2, when set, are kdot and vacc for two queries (or
+	// outputs) at once over the same rows, each row read once.
+	kdot2 func(t DType, hd int, q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32)
+	vacc2 func(t DType, hd int, out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32)
 	// encF16, when set, converts float32 to f16 (round to nearest even)
 	// for lengths that are multiples of 16.
 	encF16 func(dst unsafe.Pointer, src *float32, n int)
+	// encE5M2, when set, is F32ToE5M2 over lengths that are multiples of 16.
+	encE5M2 func(dst unsafe.Pointer, src *float32, n int)
 	// softmax replaces x by softmax(scale*x), len(x) >= 1, scale > 0.
 	softmax func(x []float32, scale float32)
 	// silu computes gate = silu(gate)*up over len(gate) >= 1 values.

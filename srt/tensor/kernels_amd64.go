@@ -12,15 +12,18 @@ func archKernels(f simd.Features) *kernelSet {
 	switch {
 	case f.AVX512:
 		ks := &kernelSet{
-			name:   "avx512",
-			mr:     6,
-			f32:    simd.Tile512F32,
-			deq:    deq512,
-			q8dot:  simd.Q8DotAVX2,
-			accum:  accum512,
-			kdot:   simd.KDot512,
-			vacc:   simd.VAcc512,
-			encF16: simd.Enc512F16,
+			name:    "avx512",
+			mr:      6,
+			f32:     simd.Tile512F32,
+			deq:     deq512,
+			q8dot:   simd.Q8DotAVX2,
+			accum:   accum512,
+			kdot:    kdot512,
+			vacc:    vacc512,
+			kdot2:   kdot2x512,
+			vacc2:   vacc2x512,
+			encF16:  simd.Enc512F16,
+			encE5M2: simd.Enc512E5M2,
 			softmax: func(x []float32, scale float32) {
 				simd.Softmax512(&x[0], len(x), scale)
 			},
@@ -150,3 +153,22 @@ func deq256(dst []float32, src []byte, t DType) {
 
 // attnHeadDimOK reports whether the kdot/vacc kernels handle hd.
 func attnHeadDimOK(hd int) bool { return simd.AttnHeadDim(hd) }
+
+// kvKinds maps KV cache types to simd's.
+var kvKinds = [...]int{F32: simd.KVF32, F16: simd.KVF16, E5M2: simd.KVE5M2}
+
+func kdot512(t DType, hd int, q *float32, k unsafe.Pointer, n int, out *float32) {
+	simd.KDot512(kvKinds[t], hd, q, k, n, out)
+}
+
+func vacc512(t DType, hd int, out *float32, v unsafe.Pointer, n int, p *float32) {
+	simd.VAcc512(kvKinds[t], hd, out, v, n, p)
+}
+
+func kdot2x512(t DType, hd int, q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32) {
+	simd.KDot2x512(kvKinds[t], hd, q0, q1, k, n, out0, out1)
+}
+
+func vacc2x512(t DType, hd int, out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32) {
+	simd.VAcc2x512(kvKinds[t], hd, out0, out1, v, n, p0, p1)
+}

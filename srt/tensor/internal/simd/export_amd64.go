@@ -131,36 +131,91 @@ func Q8RowsVNNI(xq *int8, aux *int32, w unsafe.Pointer, rowBytes, rows, nb int, 
 	q8RowsVNNI(xq, aux, w, rowBytes, rows, nb, out)
 }
 
-// KDot512 sets out[j] = q · k_j for the n rows k_j of hd values (f32 or f16
-// per f16) starting at k; VAcc512 adds sum_j p[j] * v_j to out[:hd]. hd is
-// one of AttnHeadDims. AVX512.
-func KDot512(f16 bool, hd int, q *float32, k unsafe.Pointer, n int, out *float32) {
+// KV cache value types of KDot512 and VAcc512.
+const (
+	KVF32  = iota // float32
+	KVF16         // IEEE half
+	KVE5M2        // fp8 E5M2: the high byte of the f16
+)
+
+// KDot512 sets out[j] = q · k_j for the n rows k_j of hd values of type t
+// (KVF32, KVF16 or KVE5M2) starting at k; VAcc512 adds sum_j p[j] * v_j to
+// out[:hd]. hd is one of AttnHeadDims. AVX512.
+func KDot512(t, hd int, q *float32, k unsafe.Pointer, n int, out *float32) {
 	switch {
-	case f16 && hd == 64:
+	case t == KVF16 && hd == 64:
 		kdot512F16H64(q, k, n, out)
-	case f16 && hd == 128:
+	case t == KVF16 && hd == 128:
 		kdot512F16H128(q, k, n, out)
-	case hd == 64:
+	case t == KVE5M2 && hd == 64:
+		kdot512E5M2H64(q, k, n, out)
+	case t == KVE5M2 && hd == 128:
+		kdot512E5M2H128(q, k, n, out)
+	case t == KVF32 && hd == 64:
 		kdot512F32H64(q, k, n, out)
-	case hd == 128:
+	case t == KVF32 && hd == 128:
 		kdot512F32H128(q, k, n, out)
 	default:
-		panic("simd: KDot512: unsupported head dimension")
+		panic("simd: KDot512: unsupported type or head dimension")
 	}
 }
 
-func VAcc512(f16 bool, hd int, out *float32, v unsafe.Pointer, n int, p *float32) {
+func VAcc512(t, hd int, out *float32, v unsafe.Pointer, n int, p *float32) {
 	switch {
-	case f16 && hd == 64:
+	case t == KVF16 && hd == 64:
 		vacc512F16H64(out, v, n, p)
-	case f16 && hd == 128:
+	case t == KVF16 && hd == 128:
 		vacc512F16H128(out, v, n, p)
-	case hd == 64:
+	case t == KVE5M2 && hd == 64:
+		vacc512E5M2H64(out, v, n, p)
+	case t == KVE5M2 && hd == 128:
+		vacc512E5M2H128(out, v, n, p)
+	case t == KVF32 && hd == 64:
 		vacc512F32H64(out, v, n, p)
-	case hd == 128:
+	case t == KVF32 && hd == 128:
 		vacc512F32H128(out, v, n, p)
 	default:
-		panic("simd: VAcc512: unsupported head dimension")
+		panic("simd: VAcc512: unsupported type or head dimension")
+	}
+}
+
+// KDot2x512 is KDot512 for two queries (q0 into out0, q1 into out1) over
+// the same keys, each key read once; VAcc2x512 is VAcc512 for two outputs.
+func KDot2x512(t, hd int, q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32) {
+	switch {
+	case t == KVF16 && hd == 64:
+		kdot2x512F16H64(q0, q1, k, n, out0, out1)
+	case t == KVF16 && hd == 128:
+		kdot2x512F16H128(q0, q1, k, n, out0, out1)
+	case t == KVE5M2 && hd == 64:
+		kdot2x512E5M2H64(q0, q1, k, n, out0, out1)
+	case t == KVE5M2 && hd == 128:
+		kdot2x512E5M2H128(q0, q1, k, n, out0, out1)
+	case t == KVF32 && hd == 64:
+		kdot2x512F32H64(q0, q1, k, n, out0, out1)
+	case t == KVF32 && hd == 128:
+		kdot2x512F32H128(q0, q1, k, n, out0, out1)
+	default:
+		panic("simd: KDot2x512: unsupported type or head dimension")
+	}
+}
+
+func VAcc2x512(t, hd int, out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32) {
+	switch {
+	case t == KVF16 && hd == 64:
+		vacc2x512F16H64(out0, out1, v, n, p0, p1)
+	case t == KVF16 && hd == 128:
+		vacc2x512F16H128(out0, out1, v, n, p0, p1)
+	case t == KVE5M2 && hd == 64:
+		vacc2x512E5M2H64(out0, out1, v, n, p0, p1)
+	case t == KVE5M2 && hd == 128:
+		vacc2x512E5M2H128(out0, out1, v, n, p0, p1)
+	case t == KVF32 && hd == 64:
+		vacc2x512F32H64(out0, out1, v, n, p0, p1)
+	case t == KVF32 && hd == 128:
+		vacc2x512F32H128(out0, out1, v, n, p0, p1)
+	default:
+		panic("simd: VAcc2x512: unsupported type or head dimension")
 	}
 }
 
@@ -170,3 +225,8 @@ func AttnHeadDim(hd int) bool { return hd == 64 || hd == 128 }
 // Enc512F16 converts n float32 values (n a multiple of 16) to f16 at dst,
 // rounding to nearest even. AVX512.
 func Enc512F16(dst unsafe.Pointer, src *float32, n int) { enc512F16(dst, src, n) }
+
+// Enc512E5M2 converts n float32 values (n a multiple of 16) to fp8 E5M2 at
+// dst: clamped to +-57344, rounded to f16 and then to its high byte (both to
+// nearest even). AVX512 (BW).
+func Enc512E5M2(dst unsafe.Pointer, src *float32, n int) { enc512E5M2(dst, src, n) }

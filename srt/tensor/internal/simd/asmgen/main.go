@@ -50,13 +50,16 @@ func generate() []byte {
 		g.mv512(t)
 	}
 	g.siluMul512()
-	for _, t := range []string{"F32", "F16"} {
+	for _, t := range []string{"F32", "F16", "E5M2"} {
 		for _, hd := range attnHeadDims {
 			g.kdot512(t, hd)
 			g.vacc512(t, hd)
+			g.kdot2x512(t, hd)
+			g.vacc2x512(t, hd)
 		}
 	}
 	g.encF16()
+	g.encE5M2()
 	return g.b.Bytes()
 }
 
