@@ -32,22 +32,96 @@ func (g *gen) loadKV(t, addr string, z int) {
 	}
 }
 
+// encF16 writes enc512F16(dst unsafe.Pointer, src *float32, n int): dst[i] =
+// f16(src[i]) rounded to nearest even, for i < n, n a multiple of 16.
+func (g *gen) encF16() {
+	g.enc("enc512F16", 32, nil, []string{"VCVTPS2PH $0, Z0, (DI)"})
+}
+
+// encE5M2 writes enc512E5M2(dst unsafe.Pointer, src *float32, n int): dst[i]
+// = the fp8 E5M2 of src[i] (n a multiple of 16): clamped to +-57344 (the
+// largest finite E5M2), rounded to f16 and then to its high byte, both to
+// nearest even.
+func (g *gen) encE5M2() {
+	setup := []string{
+		"MOVL $0x47600000, AX", "VPBROADCASTD AX, Z6", // 57344
+		"MOVL $0xC7600000, AX", "VPBROADCASTD AX, Z7", // -57344
+		"MOVL $0x7F, AX", "VPBROADCASTW AX, Y8",
+		"MOVL $1, AX", "VPBROADCASTW AX, Y9",
+	}
+	body := []string{
+		"VMINPS Z6, Z0, Z0", "VMAXPS Z7, Z0, Z0", "VCVTPS2PH $0, Z0, Y0",
+		// h + 0x7F + ((h >> 8) & 1), then >> 8: round the low byte away, ties to even
+		"VPSRLW $8, Y0, Y1", "VPANDD Y9, Y1, Y1", "VPADDW Y8, Y0, Y0", "VPADDW Y1, Y0, Y0", "VPSRLW $8, Y0, Y0",
+		"VPMOVWB Y0, (DI)",
+	}
+	g.enc("enc512E5M2", 16, setup, body)
+}
+
+// enc writes an encoder name(dst unsafe.Pointer, src *float32, n int) that
+// runs body on each 16 values of src loaded into Z0, storing outBytes at DI
+// (after setup, once).
+func (g *gen) enc(name string, outBytes int, setup, body []string) {
+	g.p("")
+	g.p("// func %s(dst unsafe.Pointer, src *float32, n int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ src+8(FP), SI")
+	g.p("\tMOVQ n+16(FP), CX")
+	for _, l := range setup {
+		g.p("\t%s", l)
+	}
+	g.p("\tSHRQ $4, CX")
+	g.p("\tJZ %s_done", name)
+	g.p("%s_loop:", name)
+	g.p("\tVMOVUPS (SI), Z0")
+	for _, l := range body {
+		g.p("\t%s", l)
+	}
+	g.p("\tADDQ $64, SI")
+	g.p("\tADDQ $%d, DI", outBytes)
+	g.p("\tDECQ CX")
+	g.p("\tJNZ %s_loop", name)
+	g.p("%s_done:", name)
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+}
+
 // kdot512 writes kdot512<T>H<hd>(q *float32, k unsafe.Pointer, n int, out *float32):
 // out[j] = q · k_j for the n rows k_j = k + j*hd values (n >= 0), four rows
 // per pass with one reduction for the four.
-func (g *gen) kdot512(t string, hd int) {
+func (g *gen) kdot512(t string, hd int) { g.kdot(t, hd, 1) }
+
+// kdot2x512 writes kdot2x512<T>H<hd>(q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32):
+// kdot512 for two queries at once, each key loaded (and widened) once.
+func (g *gen) kdot2x512(t string, hd int) { g.kdot(t, hd, 2) }
+
+// kdot writes the key-dot kernel for nq (1 or 2) queries: query i in
+// Z(8i)..., its four accumulators Z(16+8i)..Z(19+8i), keys in Z20..Z23.
+func (g *gen) kdot(t string, hd, nq int) {
 	name := fmt.Sprintf("kdot512%sH%d", t, hd)
+	sig, frame := "q *float32, k unsafe.Pointer, n int, out *float32", 32
+	args := []string{"q", "k", "n", "out"}
+	if nq == 2 {
+		name = fmt.Sprintf("kdot2x512%sH%d", t, hd)
+		sig, frame = "q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32", 48
+		args = []string{"q0", "q1", "k", "n", "out0", "out1"}
+	}
+	regs := map[string]string{"q": "SI", "q0": "SI", "q1": "BX", "k": "DI", "n": "CX", "out": "DX", "out0": "DX", "out1": "R8"}
+	outs := []string{"DX", "R8"}[:nq]
 	vb, nz := kvBytes[t], hd/16
 	g.p("")
-	g.p("// func %s(q *float32, k unsafe.Pointer, n int, out *float32)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
-	g.p("\tMOVQ q+0(FP), SI")
-	g.p("\tMOVQ k+8(FP), DI")
-	g.p("\tMOVQ n+16(FP), CX")
-	g.p("\tMOVQ out+24(FP), DX")
+	g.p("// func %s(%s)", name, sig)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
+	for i, a := range args {
+		g.p("\tMOVQ %s+%d(FP), %s", a, 8*i, regs[a])
+	}
 	g.p("\tMOVQ $%d, R10", vb*nz) // row bytes
 	for z := 0; z < nz; z++ {
 		g.p("\tVMOVUPS %d(SI), Z%d", 64*z, z)
+		if nq == 2 {
+			g.p("\tVMOVUPS %d(BX), Z%d", 64*z, 8+z)
+		}
 	}
 	g.p("%s_loop4:", name)
 	g.p("\tCMPQ CX, $4")
@@ -56,36 +130,59 @@ func (g *gen) kdot512(t string, hd int) {
 	g.p("\tLEAQ (R11)(R10*2), R12")
 	g.p("\tLEAQ (DI)(R10*2), R13")
 	for a := 16; a < 20; a++ {
-		g.p("\tVPXORD Z%d, Z%d, Z%d", a, a, a)
+		for q := 0; q < nq; q++ {
+			g.p("\tVPXORD Z%d, Z%d, Z%d", a+8*q, a+8*q, a+8*q)
+		}
 	}
 	rows := []string{"DI", "R11", "R13", "R12"}
 	for z := 0; z < nz; z++ {
 		for r, reg := range rows {
 			g.loadKV(t, fmt.Sprintf("%d(%s)", vb*z, reg), 20+r)
-			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+r, z, 16+r)
+			for q := 0; q < nq; q++ {
+				g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+r, 8*q+z, 16+8*q+r)
+			}
 		}
 	}
 	for off := 0; off < 4*vb*nz; off += 64 { // the lines of the four rows, kvPrefetch on
 		g.p("\tPREFETCHT0 %d(DI)", kvPrefetch+off)
 	}
-	g.reduce4(16, 17, 18, 19)
-	g.p("\tVMOVUPS X16, (DX)")
+	for q, o := range outs {
+		a := 16 + 8*q
+		g.reduce4(a, a+1, a+2, a+3)
+		g.p("\tVMOVUPS X%d, (%s)", a, o)
+	}
 	g.p("\tLEAQ (DI)(R10*4), DI")
-	g.p("\tADDQ $16, DX")
+	for _, o := range outs {
+		g.p("\tADDQ $16, %s", o)
+	}
 	g.p("\tSUBQ $4, CX")
 	g.p("\tJMP %s_loop4", name)
 	g.p("%s_tail:", name)
 	g.p("\tTESTQ CX, CX")
 	g.p("\tJZ %s_done", name)
-	g.p("\tVPXORD Z16, Z16, Z16")
-	for z := 0; z < nz; z++ {
-		g.loadKV(t, fmt.Sprintf("%d(DI)", vb*z), 20+z%8)
-		g.p("\tVFMADD231PS Z%d, Z%d, Z16", 20+z%8, z)
+	for q := 0; q < nq; q++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", 16+8*q, 16+8*q, 16+8*q)
 	}
-	g.hred512("VADDPS", 16, 21)
-	g.p("\tVMOVSS X16, (DX)")
+	temps := 8 // key chunk z widens into Z(20 + z%temps)
+	if nq == 2 {
+		temps = 4
+	}
+	for z := 0; z < nz; z++ {
+		g.loadKV(t, fmt.Sprintf("%d(DI)", vb*z), 20+z%temps)
+		for q := 0; q < nq; q++ {
+			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+z%temps, 8*q+z, 16+8*q)
+		}
+	}
+	for q := 0; q < nq; q++ {
+		g.hred512("VADDPS", 16+8*q, 21+q)
+	}
+	for q, o := range outs {
+		g.p("\tVMOVSS X%d, (%s)", 16+8*q, o)
+	}
 	g.p("\tADDQ R10, DI")
-	g.p("\tADDQ $4, DX")
+	for _, o := range outs {
+		g.p("\tADDQ $4, %s", o)
+	}
 	g.p("\tDECQ CX")
 	g.p("\tJMP %s_tail", name)
 	g.p("%s_done:", name)
@@ -95,224 +192,65 @@ func (g *gen) kdot512(t string, hd int) {
 
 // vacc512 writes vacc512<T>H<hd>(out *float32, v unsafe.Pointer, n int, p *float32):
 // out[:hd] += sum_{j<n} p[j] * v_j for the n rows v_j = v + j*hd values.
-func (g *gen) vacc512(t string, hd int) {
-	name := fmt.Sprintf("vacc512%sH%d", t, hd)
-	vb, nz := kvBytes[t], hd/16
-	g.p("")
-	g.p("// func %s(out *float32, v unsafe.Pointer, n int, p *float32)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
-	g.p("\tMOVQ out+0(FP), DX")
-	g.p("\tMOVQ v+8(FP), DI")
-	g.p("\tMOVQ n+16(FP), CX")
-	g.p("\tMOVQ p+24(FP), SI")
-	g.p("\tMOVQ $%d, R10", vb*nz)
-	for z := 0; z < nz; z++ {
-		g.p("\tVMOVUPS %d(DX), Z%d", 64*z, z)
-	}
-	g.p("\tTESTQ CX, CX")
-	g.p("\tJZ %s_store", name)
-	g.p("%s_loop:", name)
-	g.p("\tVBROADCASTSS (SI), Z16")
-	for off := 0; off < vb*nz; off += 64 {
-		g.p("\tPREFETCHT0 %d(DI)", kvPrefetch+off)
-	}
-	for z := 0; z < nz; z++ {
-		g.loadKV(t, fmt.Sprintf("%d(DI)", vb*z), 17+z%8)
-		g.p("\tVFMADD231PS Z%d, Z16, Z%d", 17+z%8, z)
-	}
-	g.p("\tADDQ R10, DI")
-	g.p("\tADDQ $4, SI")
-	g.p("\tDECQ CX")
-	g.p("\tJNZ %s_loop", name)
-	g.p("%s_store:", name)
-	for z := 0; z < nz; z++ {
-		g.p("\tVMOVUPS Z%d, %d(DX)", z, 64*z)
-	}
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
-}
-
-// encF16 writes enc512F16(dst unsafe.Pointer, src *float32, n int): dst[i] =
-// f16(src[i]) rounded to nearest even, for i < n, n a multiple of 16.
-func (g *gen) encF16() {
-	name := "enc512F16"
-	g.p("")
-	g.p("// func %s(dst unsafe.Pointer, src *float32, n int)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
-	g.p("\tMOVQ dst+0(FP), DI")
-	g.p("\tMOVQ src+8(FP), SI")
-	g.p("\tMOVQ n+16(FP), CX")
-	g.p("\tSHRQ $4, CX")
-	g.p("\tJZ %s_done", name)
-	g.p("%s_loop:", name)
-	g.p("\tVMOVUPS (SI), Z0")
-	g.p("\tVCVTPS2PH $0, Z0, (DI)")
-	g.p("\tADDQ $64, SI")
-	g.p("\tADDQ $32, DI")
-	g.p("\tDECQ CX")
-	g.p("\tJNZ %s_loop", name)
-	g.p("%s_done:", name)
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
-}
-
-// encE5M2 writes enc512E5M2(dst unsafe.Pointer, src *float32, n int): dst[i]
-// = the fp8 E5M2 of src[i] (n a multiple of 16): clamped to +-57344 (the
-// largest finite E5M2), rounded to f16 and then to its high byte, both to
-// nearest even.
-func (g *gen) encE5M2() {
-	name := "enc512E5M2"
-	g.p("")
-	g.p("// func %s(dst unsafe.Pointer, src *float32, n int)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
-	g.p("\tMOVQ dst+0(FP), DI")
-	g.p("\tMOVQ src+8(FP), SI")
-	g.p("\tMOVQ n+16(FP), CX")
-	g.p("\tMOVL $0x47600000, AX") // 57344
-	g.p("\tVPBROADCASTD AX, Z6")
-	g.p("\tMOVL $0xC7600000, AX") // -57344
-	g.p("\tVPBROADCASTD AX, Z7")
-	g.p("\tMOVL $0x7F, AX")
-	g.p("\tVPBROADCASTW AX, Y8")
-	g.p("\tMOVL $1, AX")
-	g.p("\tVPBROADCASTW AX, Y9")
-	g.p("\tSHRQ $4, CX")
-	g.p("\tJZ %s_done", name)
-	g.p("%s_loop:", name)
-	g.p("\tVMOVUPS (SI), Z0")
-	g.p("\tVMINPS Z6, Z0, Z0")
-	g.p("\tVMAXPS Z7, Z0, Z0")
-	g.p("\tVCVTPS2PH $0, Z0, Y0")
-	// h + 0x7F + ((h >> 8) & 1), then >> 8: round the low byte away, ties to even
-	g.p("\tVPSRLW $8, Y0, Y1")
-	g.p("\tVPANDD Y9, Y1, Y1")
-	g.p("\tVPADDW Y8, Y0, Y0")
-	g.p("\tVPADDW Y1, Y0, Y0")
-	g.p("\tVPSRLW $8, Y0, Y0")
-	g.p("\tVPMOVWB Y0, (DI)")
-	g.p("\tADDQ $64, SI")
-	g.p("\tADDQ $16, DI")
-	g.p("\tDECQ CX")
-	g.p("\tJNZ %s_loop", name)
-	g.p("%s_done:", name)
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
-}
-
-// kdot2x512 writes kdot2x512<T>H<hd>(q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32):
-// kdot512 for two queries at once, each key loaded (and widened) once.
-func (g *gen) kdot2x512(t string, hd int) {
-	name := fmt.Sprintf("kdot2x512%sH%d", t, hd)
-	vb, nz := kvBytes[t], hd/16
-	g.p("")
-	g.p("// func %s(q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
-	g.p("\tMOVQ q0+0(FP), SI")
-	g.p("\tMOVQ q1+8(FP), BX")
-	g.p("\tMOVQ k+16(FP), DI")
-	g.p("\tMOVQ n+24(FP), CX")
-	g.p("\tMOVQ out0+32(FP), DX")
-	g.p("\tMOVQ out1+40(FP), R8")
-	g.p("\tMOVQ $%d, R10", vb*nz) // row bytes
-	for z := 0; z < nz; z++ {
-		g.p("\tVMOVUPS %d(SI), Z%d", 64*z, z)
-		g.p("\tVMOVUPS %d(BX), Z%d", 64*z, 8+z)
-	}
-	g.p("%s_loop4:", name)
-	g.p("\tCMPQ CX, $4")
-	g.p("\tJLT %s_tail", name)
-	g.p("\tLEAQ (DI)(R10*1), R11")
-	g.p("\tLEAQ (R11)(R10*2), R12")
-	g.p("\tLEAQ (DI)(R10*2), R13")
-	for a := 16; a < 20; a++ {
-		g.p("\tVPXORD Z%d, Z%d, Z%d", a, a, a)
-		g.p("\tVPXORD Z%d, Z%d, Z%d", a+8, a+8, a+8)
-	}
-	rows := []string{"DI", "R11", "R13", "R12"}
-	for z := 0; z < nz; z++ {
-		for r, reg := range rows {
-			g.loadKV(t, fmt.Sprintf("%d(%s)", vb*z, reg), 20+r)
-			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+r, z, 16+r)
-			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+r, 8+z, 24+r)
-		}
-	}
-	for off := 0; off < 4*vb*nz; off += 64 {
-		g.p("\tPREFETCHT0 %d(DI)", kvPrefetch+off)
-	}
-	g.reduce4(16, 17, 18, 19)
-	g.p("\tVMOVUPS X16, (DX)")
-	g.reduce4(24, 25, 26, 27)
-	g.p("\tVMOVUPS X24, (R8)")
-	g.p("\tLEAQ (DI)(R10*4), DI")
-	g.p("\tADDQ $16, DX")
-	g.p("\tADDQ $16, R8")
-	g.p("\tSUBQ $4, CX")
-	g.p("\tJMP %s_loop4", name)
-	g.p("%s_tail:", name)
-	g.p("\tTESTQ CX, CX")
-	g.p("\tJZ %s_done", name)
-	g.p("\tVPXORD Z16, Z16, Z16")
-	g.p("\tVPXORD Z24, Z24, Z24")
-	for z := 0; z < nz; z++ {
-		g.loadKV(t, fmt.Sprintf("%d(DI)", vb*z), 20+z%4)
-		g.p("\tVFMADD231PS Z%d, Z%d, Z16", 20+z%4, z)
-		g.p("\tVFMADD231PS Z%d, Z%d, Z24", 20+z%4, 8+z)
-	}
-	g.hred512("VADDPS", 16, 21)
-	g.hred512("VADDPS", 24, 22)
-	g.p("\tVMOVSS X16, (DX)")
-	g.p("\tVMOVSS X24, (R8)")
-	g.p("\tADDQ R10, DI")
-	g.p("\tADDQ $4, DX")
-	g.p("\tADDQ $4, R8")
-	g.p("\tDECQ CX")
-	g.p("\tJMP %s_tail", name)
-	g.p("%s_done:", name)
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
-}
+func (g *gen) vacc512(t string, hd int) { g.vacc(t, hd, 1) }
 
 // vacc2x512 writes vacc2x512<T>H<hd>(out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32):
 // vacc512 for two outputs at once, each value loaded (and widened) once.
-func (g *gen) vacc2x512(t string, hd int) {
-	name := fmt.Sprintf("vacc2x512%sH%d", t, hd)
+func (g *gen) vacc2x512(t string, hd int) { g.vacc(t, hd, 2) }
+
+// vacc writes the value-sum kernel for nq (1 or 2) outputs: output i in
+// Z(8i)..., its weight broadcast in Z(16+i), values widened after those.
+func (g *gen) vacc(t string, hd, nq int) {
+	name := fmt.Sprintf("vacc512%sH%d", t, hd)
+	sig, frame := "out *float32, v unsafe.Pointer, n int, p *float32", 32
+	args := []string{"out", "v", "n", "p"}
+	if nq == 2 {
+		name = fmt.Sprintf("vacc2x512%sH%d", t, hd)
+		sig, frame = "out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32", 48
+		args = []string{"out0", "out1", "v", "n", "p0", "p1"}
+	}
+	regs := map[string]string{"out": "DX", "out0": "DX", "out1": "R8", "v": "DI", "n": "CX", "p": "SI", "p0": "SI", "p1": "BX"}
+	outs, ps := []string{"DX", "R8"}[:nq], []string{"SI", "BX"}[:nq]
 	vb, nz := kvBytes[t], hd/16
 	g.p("")
-	g.p("// func %s(out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
-	g.p("\tMOVQ out0+0(FP), DX")
-	g.p("\tMOVQ out1+8(FP), R8")
-	g.p("\tMOVQ v+16(FP), DI")
-	g.p("\tMOVQ n+24(FP), CX")
-	g.p("\tMOVQ p0+32(FP), SI")
-	g.p("\tMOVQ p1+40(FP), BX")
+	g.p("// func %s(%s)", name, sig)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
+	for i, a := range args {
+		g.p("\tMOVQ %s+%d(FP), %s", a, 8*i, regs[a])
+	}
 	g.p("\tMOVQ $%d, R10", vb*nz)
 	for z := 0; z < nz; z++ {
-		g.p("\tVMOVUPS %d(DX), Z%d", 64*z, z)
-		g.p("\tVMOVUPS %d(R8), Z%d", 64*z, 8+z)
+		for q, o := range outs {
+			g.p("\tVMOVUPS %d(%s), Z%d", 64*z, o, 8*q+z)
+		}
 	}
 	g.p("\tTESTQ CX, CX")
 	g.p("\tJZ %s_store", name)
 	g.p("%s_loop:", name)
-	g.p("\tVBROADCASTSS (SI), Z16")
-	g.p("\tVBROADCASTSS (BX), Z17")
+	for q, p := range ps {
+		g.p("\tVBROADCASTSS (%s), Z%d", p, 16+q)
+	}
 	for off := 0; off < vb*nz; off += 64 {
 		g.p("\tPREFETCHT0 %d(DI)", kvPrefetch+off)
 	}
 	for z := 0; z < nz; z++ {
-		g.loadKV(t, fmt.Sprintf("%d(DI)", vb*z), 18+z)
-		g.p("\tVFMADD231PS Z%d, Z16, Z%d", 18+z, z)
-		g.p("\tVFMADD231PS Z%d, Z17, Z%d", 18+z, 8+z)
+		v := 16 + nq + z%8 // 8 temps at most: Z17..Z24 for one output, Z18..Z25 for two
+		g.loadKV(t, fmt.Sprintf("%d(DI)", vb*z), v)
+		for q := 0; q < nq; q++ {
+			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", v, 16+q, 8*q+z)
+		}
 	}
 	g.p("\tADDQ R10, DI")
-	g.p("\tADDQ $4, SI")
-	g.p("\tADDQ $4, BX")
+	for _, p := range ps {
+		g.p("\tADDQ $4, %s", p)
+	}
 	g.p("\tDECQ CX")
 	g.p("\tJNZ %s_loop", name)
 	g.p("%s_store:", name)
 	for z := 0; z < nz; z++ {
-		g.p("\tVMOVUPS Z%d, %d(DX)", z, 64*z)
-		g.p("\tVMOVUPS Z%d, %d(R8)", 8+z, 64*z)
+		for q, o := range outs {
+			g.p("\tVMOVUPS Z%d, %d(%s)", 8*q+z, 64*z, o)
+		}
 	}
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")

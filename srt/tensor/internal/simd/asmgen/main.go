@@ -63,11 +63,6 @@ func generate() []byte {
 	return g.b.Bytes()
 }
 
-// xrow returns the address of x row i (rows 0-2 from SI, 3-5 from R9; R8 = row stride).
-func xrow(i int) string {
-	return [...]string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(R9)", "(R9)(R8*1)", "(R9)(R8*2)"}[i]
-}
-
 var wrow = [4]string{"(DI)", "(R11)", "(R12)", "(R13)"}
 var wreg = [4]string{"DI", "R11", "R12", "R13"}
 
@@ -90,9 +85,17 @@ func (g *gen) loadW(t, addr string, z int, tail bool) {
 
 // tile512 writes tile512<T>(k, x, xstride, mx, w, wstride, nw, out, ostride, acc):
 // out[i*ostride+j] (+)= x_i · w_j for i < mx <= 6, j < nw <= 4.
-func (g *gen) tile512(t string) {
+func (g *gen) tile512(t string) { g.tile(t, "tile512"+t, 6, 4) }
+
+// tile8x3 writes tile8x3<T>, the same product for i < mx <= 8, j < nw <= 3:
+// the tall tile of batch-8 decode, where tile512 would take a 6-row and a
+// 2-row pass and convert every f16 weight twice. Both keep 24 accumulators.
+func (g *gen) tile8x3(t string) { g.tile(t, "tile8x3"+t, 8, 3) }
+
+// tile writes a tile kernel of up to maxMx x rows (6 or 8) against up to nw
+// weight rows (4 or 3; accumulator of row i, weight j: Z(nw*i+j)).
+func (g *gen) tile(t, name string, maxMx, nw int) {
 	wb := map[string]int{"F32": 64, "F16": 32, "BF16": 32}[t]
-	name := "tile512" + t
 	g.p("")
 	g.p("// func %s(k int, x *float32, xstride, mx int, w unsafe.Pointer, wstride, nw int, out *float32, ostride int, acc bool)", name)
 	g.p("TEXT ·%s(SB), NOSPLIT, $0-73", name)
@@ -102,18 +105,27 @@ func (g *gen) tile512(t string) {
 	g.p("\tSHLQ $2, R8")
 	g.p("\tLEAQ (SI)(R8*2), R9")
 	g.p("\tADDQ R8, R9")
+	if maxMx > 6 {
+		g.p("\tLEAQ (R9)(R8*2), DX")
+		g.p("\tADDQ R8, DX")
+	}
 	g.p("\tMOVQ w+32(FP), DI")
 	g.p("\tMOVQ wstride+40(FP), R10")
 	g.p("\tMOVQ nw+48(FP), BX")
-	g.p("\tLEAQ (DI)(R10*1), R11")
-	g.p("\tLEAQ (DI)(R10*2), R12")
-	g.p("\tLEAQ (R11)(R10*2), R13")
-	g.p("\tCMPQ BX, $2")
-	g.p("\tCMOVQLT DI, R11")
-	g.p("\tCMPQ BX, $3")
-	g.p("\tCMOVQLT DI, R12")
-	g.p("\tCMPQ BX, $4")
-	g.p("\tCMOVQLT DI, R13")
+	lea := []string{"", "(DI)(R10*1), R11", "(DI)(R10*2), R12", "(R11)(R10*2), R13"}
+	for j := 1; j < nw; j++ {
+		g.p("\tLEAQ %s", lea[j])
+	}
+	for j := 1; j < nw; j++ {
+		g.p("\tCMPQ BX, $%d", j+1)
+		g.p("\tCMOVQLT DI, %s", wreg[j])
+	}
+	// Prefetch the next tile's weight rows, nw rows on.
+	pf := "(R10*4)"
+	if nw == 3 {
+		g.p("\tLEAQ (R10)(R10*2), R13")
+		pf = "(R13*1)"
+	}
 	// tail mask K1 = (1 << (k & 15)) - 1
 	g.p("\tMOVQ CX, BX")
 	g.p("\tANDQ $15, BX")
@@ -122,36 +134,43 @@ func (g *gen) tile512(t string) {
 	g.p("\tDECQ AX")
 	g.p("\tKMOVW AX, K1")
 	g.p("\tSHRQ $4, CX")
+	if nw < 4 {
+		g.p("\tVPXORD Z31, Z31, Z31") // the missing accumulators of the 4-way reduction
+	}
 	g.p("\tMOVQ mx+24(FP), AX")
-	for mx := 1; mx <= 6; mx++ {
+	for mx := 1; mx <= maxMx; mx++ {
 		g.p("\tCMPQ AX, $%d", mx)
 		g.p("\tJEQ %s_mx%d", name, mx)
 	}
 	g.p("\tRET")
-	for mx := 1; mx <= 6; mx++ {
+	xregs := []string{"SI", "R9"}
+	if maxMx > 6 {
+		xregs = append(xregs, "DX")
+	}
+	for mx := 1; mx <= maxMx; mx++ {
 		l := fmt.Sprintf("%s_mx%d", name, mx)
 		g.p("%s:", l)
-		for a := 0; a < 4*mx; a++ {
+		for a := 0; a < nw*mx; a++ {
 			g.p("\tVPXORD Z%d, Z%d, Z%d", a, a, a)
 		}
 		g.p("\tTESTQ CX, CX")
 		g.p("\tJZ %s_tail", l)
 		g.p("%s_loop:", l)
-		// Weights streaming from memory (decode: the f16/bf16 tiles only
-		// ever read weights in place, and the f32 one does at heights up to
-		// 2): fetch the next tile's rows (4 rows further) at the same
+		// Weights streaming from memory (decode: the f16/bf16 tiles and the
+		// tall ones only ever read weights in place, and the f32 one does
+		// at heights up to 2): fetch the next tile's rows at the same
 		// offset. The f32 tile's taller calls mostly read dequantized
 		// panels already in cache, where prefetching costs ~20%.
-		if t != "F32" || mx <= 2 {
-			for j := 0; j < 4; j++ {
-				g.p("\tPREFETCHT0 (%s)(R10*4)", wreg[j])
+		if t != "F32" || mx <= 2 || nw == 3 {
+			for j := 0; j < nw; j++ {
+				g.p("\tPREFETCHT0 (%s)%s", wreg[j], pf)
 			}
 		}
-		g.body512(t, mx, false)
-		for _, r := range []string{"SI", "R9"} {
+		g.tileBody(t, mx, nw, false)
+		for _, r := range xregs {
 			g.p("\tADDQ $64, %s", r)
 		}
-		for _, r := range wreg {
+		for _, r := range wreg[:nw] {
 			g.p("\tADDQ $%d, %s", wb, r)
 		}
 		g.p("\tDECQ CX")
@@ -159,16 +178,22 @@ func (g *gen) tile512(t string) {
 		g.p("%s_tail:", l)
 		g.p("\tKORTESTW K1, K1")
 		g.p("\tJZ %s_store", l)
-		g.body512(t, mx, true)
+		g.tileBody(t, mx, nw, true)
 		g.p("%s_store:", l)
-		g.store512(mx)
+		g.tileStore(mx, nw)
 		g.p("\tVZEROUPPER")
 		g.p("\tRET")
 	}
 }
 
-func (g *gen) body512(t string, mx int, tail bool) {
-	for j := 0; j < 4; j++ {
+// xrow returns the address of x row i < 8 (rows 0-2 from SI, 3-5 from R9,
+// 6-7 from DX; R8 = row stride).
+func xrow(i int) string {
+	return [...]string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(R9)", "(R9)(R8*1)", "(R9)(R8*2)", "(DX)", "(DX)(R8*1)"}[i]
+}
+
+func (g *gen) tileBody(t string, mx, nw int, tail bool) {
+	for j := 0; j < nw; j++ {
 		g.loadW(t, wrow[j], 24+j, tail)
 	}
 	for i := 0; i < mx; i++ {
@@ -177,14 +202,15 @@ func (g *gen) body512(t string, mx int, tail bool) {
 		} else {
 			g.p("\tVMOVUPS %s, Z28", xrow(i))
 		}
-		for j := 0; j < 4; j++ {
-			g.p("\tVFMADD231PS Z%d, Z28, Z%d", 24+j, 4*i+j)
+		for j := 0; j < nw; j++ {
+			g.p("\tVFMADD231PS Z%d, Z28, Z%d", 24+j, nw*i+j)
 		}
 	}
 }
 
-// store512 reduces each group of 4 accumulators to 4 sums and stores them.
-func (g *gen) store512(mx int) {
+// tileStore reduces each row's accumulators to nw sums (a zero Z31 stands
+// in for a fourth when nw is 3) and stores (or adds) the first nw.
+func (g *gen) tileStore(mx, nw int) {
 	g.p("\tMOVQ nw+48(FP), CX")
 	g.p("\tMOVQ $1, AX")
 	g.p("\tSHLXQ CX, AX, AX")
@@ -198,20 +224,11 @@ func (g *gen) store512(mx int) {
 	g.p("\tMOVQ ostride+64(FP), R8")
 	g.p("\tSHLQ $2, R8")
 	for i := 0; i < mx; i++ {
-		a, b, c, d := 4*i, 4*i+1, 4*i+2, 4*i+3
-		g.p("\tVUNPCKLPS Z%d, Z%d, Z29", b, a)
-		g.p("\tVUNPCKHPS Z%d, Z%d, Z30", b, a)
-		g.p("\tVADDPS Z30, Z29, Z%d", a)
-		g.p("\tVUNPCKLPS Z%d, Z%d, Z29", d, c)
-		g.p("\tVUNPCKHPS Z%d, Z%d, Z30", d, c)
-		g.p("\tVADDPS Z30, Z29, Z%d", c)
-		g.p("\tVSHUFPS $0x44, Z%d, Z%d, Z29", c, a)
-		g.p("\tVSHUFPS $0xEE, Z%d, Z%d, Z30", c, a)
-		g.p("\tVADDPS Z30, Z29, Z%d", a)
-		g.p("\tVEXTRACTF32X8 $1, Z%d, Y29", a)
-		g.p("\tVADDPS Y29, Y%d, Y%d", a, a)
-		g.p("\tVEXTRACTF32X4 $1, Y%d, X29", a)
-		g.p("\tVADDPS X29, X%d, X%d", a, a)
+		a, d := nw*i, 31
+		if nw == 4 {
+			d = a + 3
+		}
+		g.reduce4(a, a+1, a+2, d)
 		g.p("\tVMOVUPS.Z (DX), K4, X30")
 		g.p("\tVADDPS X30, X%d, X%d", a, a)
 		g.p("\tVMOVUPS X%d, K3, (DX)", a)
