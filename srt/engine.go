@@ -59,9 +59,10 @@ type Options struct {
 	SchedulePolicy string
 	// KVCacheDType is the KV cache's value type, as SGLang's
 	// --kv-cache-dtype: "auto" (the default: f32 for f32 weights, else f16),
-	// "float32", "float16" (also "f32", "f16") or "fp8_e5m2" (1 byte per
-	// value: twice the tokens in the same memory and half the attention
-	// bandwidth of f16, with 2 mantissa bits).
+	// "float32", "float16" (also "f32", "f16"), "fp8_e5m2" or "fp8_e4m3"
+	// (1 byte per value: twice the tokens in the same memory and half the
+	// attention bandwidth of f16; e5m2 keeps 2 mantissa bits and f16's
+	// range, e4m3 3 bits and saturates at +-448).
 	KVCacheDType string
 	// DisableRadixCache turns prefix reuse across requests off.
 	DisableRadixCache bool
@@ -162,7 +163,7 @@ func NewEngine(ctx context.Context, opts Options) (*Engine, error) {
 		cpu.Close()
 		return nil, err
 	}
-	e.info.KVCacheDType = map[tensor.DType]string{tensor.F32: "float32", tensor.F16: "float16", tensor.E5M2: "fp8_e5m2"}[e.kvDType]
+	e.info.KVCacheDType = map[tensor.DType]string{tensor.F32: "float32", tensor.F16: "float16", tensor.E5M2: "fp8_e5m2", tensor.E4M3: "fp8_e4m3"}[e.kvDType]
 	ctxLen := e.cfg.ContextLength
 	if opts.ContextLength > 0 {
 		ctxLen = opts.ContextLength
@@ -268,8 +269,10 @@ func kvCacheDType(name string, m model.Model) (tensor.DType, error) {
 		return tensor.F16, nil
 	case "fp8_e5m2":
 		return tensor.E5M2, nil
+	case "fp8_e4m3":
+		return tensor.E4M3, nil
 	}
-	return 0, fmt.Errorf("%w: kv cache dtype %q (auto, float32, float16, fp8_e5m2)", ErrInvalidRequest, name)
+	return 0, fmt.Errorf("%w: kv cache dtype %q (auto, float32, float16, fp8_e5m2, fp8_e4m3)", ErrInvalidRequest, name)
 }
 
 func fileSize(p string) int64 {

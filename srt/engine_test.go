@@ -270,6 +270,7 @@ func TestKVCacheDType(t *testing.T) {
 		{"stories260K-f32.gguf", "float16", "float16"},
 		{"stories260K-f16.gguf", "f32", "float32"},
 		{"stories260K-f16.gguf", "fp8_e5m2", "fp8_e5m2"},
+		{"stories260K-f16.gguf", "fp8_e4m3", "fp8_e4m3"},
 	}
 	for _, tc := range tests {
 		eng, err := NewEngine(context.Background(), Options{ModelPath: shared.Path(t, "models", "stories260K", tc.file), Threads: 1,

@@ -23,7 +23,7 @@ func runBenchOneBatch(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.IntVar(&p.ImageSize, "image-size", 448, "side of the square random images, in pixels")
 	seed := fs.Uint64("seed", 0, "seed of the random prompts")
 	threads := fs.Int("threads", 0, "kernel threads (0: all cores)")
-	kvDType := fs.String("kv-cache-dtype", "auto", "KV cache values: auto (f32 for f32 weights, else float16), float32, float16 or fp8_e5m2 (half of float16's memory and bandwidth, 2 mantissa bits)")
+	kvDType := fs.String("kv-cache-dtype", "auto", "KV cache values: auto (f32 for f32 weights, else float16), float32, float16, fp8_e5m2 or fp8_e4m3 (fp8: half of float16's memory and bandwidth, 2 or 3 mantissa bits)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	if err := parseFlags(fs, args); err != nil {

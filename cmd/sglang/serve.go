@@ -29,7 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memFrac := fs.Float64("mem-fraction-static", 0, "accepted for compatibility; ignored on CPU (use --max-total-tokens)")
 	policy := fs.String("schedule-policy", "lpm", "waiting-queue order: lpm or fcfs")
 	noRadix := fs.Bool("disable-radix-cache", false, "turn prefix caching off")
-	kvDType := fs.String("kv-cache-dtype", "auto", "KV cache values: auto (f32 for f32 weights, else float16), float32, float16 or fp8_e5m2 (half of float16's memory and bandwidth, 2 mantissa bits)")
+	kvDType := fs.String("kv-cache-dtype", "auto", "KV cache values: auto (f32 for f32 weights, else float16), float32, float16, fp8_e5m2 or fp8_e4m3 (fp8: half of float16's memory and bandwidth, 2 or 3 mantissa bits)")
 	noJump := fs.Bool("disable-jump-forward", false, "decode text a regex/JSON-schema constraint forces token by token")
 	chunked := fs.Int("chunked-prefill-size", 0, "most prompt tokens in one prefill step (0: 2048)")
 	apiKey := fs.String("api-key", "", "require this key as 'Authorization: Bearer KEY'")

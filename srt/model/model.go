@@ -90,7 +90,7 @@ type KVCache struct {
 }
 
 // NewKVCache allocates a cache of capacity slots for cfg's shape, holding
-// dtype values (tensor.F32, tensor.F16 or tensor.E5M2).
+// dtype values (tensor.F32, tensor.F16, tensor.E5M2 or tensor.E4M3).
 func NewKVCache(cfg *Config, capacity int, dtype tensor.DType) *KVCache {
 	kv := &KVCache{Capacity: capacity}
 	for range cfg.Layers {
@@ -100,7 +100,7 @@ func NewKVCache(cfg *Config, capacity int, dtype tensor.DType) *KVCache {
 }
 
 // BytesPerSlot is the KV memory one token takes across all layers, with
-// dtype values (tensor.F32, tensor.F16 or tensor.E5M2).
+// dtype values (tensor.F32, tensor.F16, tensor.E5M2 or tensor.E4M3).
 func (c *Config) BytesPerSlot(dtype tensor.DType) int {
 	return 2 * dtype.BlockBytes() * c.Layers * c.KVHeads * c.HeadDim
 }

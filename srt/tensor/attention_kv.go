@@ -10,27 +10,28 @@ import (
 // KVLayer is one layer's key/value cache in head-major layout: the key of
 // KV head g at slot s is K[(g*Capacity+s)*HeadDim:][:HeadDim], and so for V.
 // Values are f32 (K, V), f16 (K16, V16; half the memory and bandwidth) or
-// fp8 E5M2 (K8, V8; a quarter); exactly one pair is set, as DType says.
+// fp8 E5M2 or E4M3 (K8, V8; a quarter); exactly one pair is set, as DType
+// says.
 type KVLayer struct {
 	K, V                       []float32
 	K16, V16                   []uint16
 	K8, V8                     []uint8
-	DType                      DType // F32, F16 or E5M2
+	DType                      DType // F32, F16, E5M2 or E4M3
 	Capacity, KVHeads, HeadDim int
 }
 
 // KVDType reports whether t can be a KV cache's value type.
-func KVDType(t DType) bool { return t == F32 || t == F16 || t == E5M2 }
+func KVDType(t DType) bool { return t == F32 || t == F16 || t == E5M2 || t == E4M3 }
 
 // NewKVLayer allocates a zeroed layer of capacity slots holding dtype
-// values (F32, F16 or E5M2; anything else is F32).
+// values (F32, F16, E5M2 or E4M3; anything else is F32).
 func NewKVLayer(capacity, kvHeads, headDim int, dtype DType) *KVLayer {
 	l := &KVLayer{Capacity: capacity, KVHeads: kvHeads, HeadDim: headDim, DType: dtype}
 	n := capacity * kvHeads * headDim
 	switch dtype {
 	case F16:
 		l.K16, l.V16 = make([]uint16, n), make([]uint16, n)
-	case E5M2:
+	case E5M2, E4M3:
 		l.K8, l.V8 = make([]uint8, n), make([]uint8, n)
 	default:
 		l.DType = F32
@@ -54,6 +55,9 @@ func (l *KVLayer) Store(slot int, k, v []float32) {
 		case E5M2:
 			F32ToE5M2Slice(l.K8[dst:dst+hd], src)
 			F32ToE5M2Slice(l.V8[dst:dst+hd], vs)
+		case E4M3:
+			F32ToE4M3Slice(l.K8[dst:dst+hd], src)
+			F32ToE4M3Slice(l.V8[dst:dst+hd], vs)
 		default:
 			copy(l.K[dst:dst+hd], src)
 			copy(l.V[dst:dst+hd], vs)
@@ -75,6 +79,8 @@ func (l *KVLayer) at(keys bool, g, s int, dst []float32) {
 			dst[i] = F16ToF32(f16[off+i])
 		case E5M2:
 			dst[i] = E5M2ToF32(f8[off+i])
+		case E4M3:
+			dst[i] = E4M3ToF32(f8[off+i])
 		default:
 			dst[i] = f32[off+i]
 		}
@@ -89,9 +95,9 @@ func (l *KVLayer) kvData(keys bool, g int, s int32) unsafe.Pointer {
 		return unsafe.Pointer(&l.K16[off])
 	case l.DType == F16:
 		return unsafe.Pointer(&l.V16[off])
-	case l.DType == E5M2 && keys:
+	case l.K8 != nil && keys:
 		return unsafe.Pointer(&l.K8[off])
-	case l.DType == E5M2:
+	case l.K8 != nil:
 		return unsafe.Pointer(&l.V8[off])
 	case keys:
 		return unsafe.Pointer(&l.K[off])
@@ -132,6 +138,44 @@ func F32ToE5M2(x float32) uint8 {
 // E5M2ToF32 widens an fp8 E5M2 value.
 func E5M2ToF32(b uint8) float32 { return F16ToF32(uint16(b) << 8) }
 
+// maxE4M3 is the largest fp8 E4M3 (fn) value.
+const maxE4M3 = 448
+
+// F32ToE4M3 returns the fp8 E4M3 (fn) of x: clamped to +-448, scaled by
+// 2^-8 and rounded to f16 (where E4M3's normals and subnormals land on f16
+// normals and subnormals), then to the f16's 7 high magnitude bits, both to
+// nearest even.
+func F32ToE4M3(x float32) uint8 {
+	if !math.IsNaN(float64(x)) {
+		x = min(max(x, -maxE4M3), maxE4M3)
+	}
+	h := uint32(F32ToF16(x * (1.0 / 256)))
+	m := h & 0x7FFF
+	return uint8(h>>8&0x80 | (m+0x3F+(m>>7&1))>>7)
+}
+
+// E4M3ToF32 widens an fp8 E4M3 (fn) value (0x7F and 0xFF, its NaNs, widen
+// to +-480).
+func E4M3ToF32(b uint8) float32 {
+	return F16ToF32(uint16(b&0x80)<<8|uint16(b&0x7F)<<7) * 256
+}
+
+// F32ToE4M3Slice converts src into dst (same length) as F32ToE4M3 does,
+// with AVX-512 where available.
+func F32ToE4M3Slice(dst []uint8, src []float32) {
+	dst = dst[:len(src)]
+	n := 0
+	if enc := bestKernels.encE4M3; enc != nil {
+		n = len(src) &^ 15
+		if n > 0 {
+			enc(unsafe.Pointer(&dst[0]), &src[0], n)
+		}
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = F32ToE4M3(src[i])
+	}
+}
+
 // F32ToE5M2Slice converts src into dst (same length) as F32ToE5M2 does,
 // with AVX-512 where available.
 func F32ToE5M2Slice(dst []uint8, src []float32) {
@@ -164,11 +208,11 @@ func CheckAttentionKV(out, q []float32, kv *KVLayer, slots [][]int32, p AttnPara
 		k, v = len(kv.K), len(kv.V)
 	case F16:
 		k, v = len(kv.K16), len(kv.V16)
-	case E5M2:
+	case E5M2, E4M3:
 		k, v = len(kv.K8), len(kv.V8)
 	}
 	if k != size || v != size {
-		return fmt.Errorf("tensor: attention: %w: the cache must hold %v keys and values of %d slots (f32, f16 or e5m2)", ErrShape, kv.DType, kv.Capacity)
+		return fmt.Errorf("tensor: attention: %w: the cache must hold %v keys and values of %d slots (f32, f16, e5m2 or e4m3)", ErrShape, kv.DType, kv.Capacity)
 	}
 	for i, row := range slots {
 		if len(row) == 0 {

@@ -74,7 +74,7 @@ func slotMajor(l *KVLayer) (k, v []float32) {
 }
 
 // kvTypes are the KV cache value types.
-var kvTypes = []DType{F32, F16, E5M2}
+var kvTypes = []DType{F32, F16, E5M2, E4M3}
 
 func checkAttentionKV(t *testing.T, c *CPU, rng *rand.Rand, n, capacity int, p AttnParams, layout kvLayout, dt DType) {
 	t.Helper()
@@ -194,9 +194,9 @@ func FuzzAttentionKV(f *testing.F) {
 		cpus[isa] = NewCPU(Options{Threads: 2, ISA: isa})
 	}
 	f.Fuzz(func(t *testing.T, seed uint64, n, group, kvh, hd uint8, capacity uint16, layout uint8, f16 bool) {
-		dt := F32 // f16 picks F16, or E5M2 for odd seeds
+		dt := F32 // f16 picks F16, E5M2 or E4M3 by seed
 		if f16 {
-			dt = [2]DType{F16, E5M2}[seed%2]
+			dt = [3]DType{F16, E5M2, E4M3}[seed%3]
 		}
 		p := AttnParams{NKVHeads: 1 + int(kvh)%3, HeadDim: 1 + int(hd)%130}
 		p.NHeads = p.NKVHeads * (1 + int(group)%4)
@@ -259,6 +259,53 @@ func TestE5M2(t *testing.T) {
 	}
 }
 
+// E4M3 values round-trip, others round to the nearest (ties to even,
+// subnormals included), large ones saturate at 448, and F32ToE4M3Slice
+// (AVX-512 where available) agrees with F32ToE4M3.
+func TestE4M3(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		if b&0x7f == 0x7f { // NaN in the fn encoding
+			continue
+		}
+		x := E4M3ToF32(uint8(b))
+		if got := F32ToE4M3(x); got != uint8(b) && !(x == 0 && got&0x7f == 0) {
+			t.Errorf("%#02x = %g encodes to %#02x", b, x, got)
+		}
+	}
+	tests := []struct {
+		x    float32
+		want float32
+	}{
+		{1, 1}, {1.06, 1}, {1.0625, 1} /* tie: even */, {1.1875, 1.25} /* tie: even */, {-3.1, -3},
+		{448, 448}, {1e6, 448}, {-500, -448}, {0.015625, 0.015625} /* 2^-6, smallest normal */, {0.005859375, 0.005859375} /* subnormal 3 * 2^-9 */, {0.0029296875, 0.00390625} /* 1.5 * 2^-9: tie, even */, {1e-9, 0},
+	}
+	for _, tc := range tests {
+		if got := E4M3ToF32(F32ToE4M3(tc.x)); got != tc.want {
+			t.Errorf("E4M3(%g) = %g, want %g", tc.x, got, tc.want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	src := make([]float32, 4099)
+	for i := range src {
+		switch i % 3 {
+		case 0:
+			src[i] = float32(rng.NormFloat64() * 50)
+		case 1: // halfway between two e4m3 values
+			lo := E4M3ToF32(uint8(rng.UintN(0x7e)))
+			src[i] = lo + (E4M3ToF32(F32ToE4M3(lo)+1)-lo)/2
+		default:
+			src[i] = math.Float32frombits(rng.Uint32())
+		}
+	}
+	got := make([]uint8, len(src))
+	F32ToE4M3Slice(got, src)
+	for i, f := range src {
+		if want := F32ToE4M3(f); got[i] != want && !math.IsNaN(float64(f)) {
+			t.Fatalf("%g (%#08x): got %#02x, want %#02x", f, math.Float32bits(f), got[i], want)
+		}
+	}
+}
+
 // F32ToF16Slice (F16C where available) rounds exactly like F32ToF16 on
 // random bit patterns, specials and halfway cases.
 func TestF32ToF16Slice(t *testing.T) {
@@ -294,7 +341,7 @@ func BenchmarkAttentionKVDecode(b *testing.B) {
 	for _, c := range []struct {
 		shared bool
 		dt     DType
-	}{{true, F16}, {false, F16}, {true, E5M2}, {false, E5M2}} {
+	}{{true, F16}, {false, F16}, {true, E5M2}, {false, E5M2}, {true, E4M3}} {
 		shared, dt := c.shared, c.dt
 		b.Run(map[bool]string{true: "shared", false: "separate"}[shared]+"/"+dt.String(), func(b *testing.B) {
 			c := NewCPU(Options{Threads: 2})

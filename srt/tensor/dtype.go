@@ -16,9 +16,13 @@ const (
 	// of the f16 of the same value), 1 byte per value. A KV cache type
 	// (SGLang's --kv-cache-dtype fp8_e5m2), not a weight type.
 	E5M2
+	// E4M3 is fp8 E4M3 in its "fn" form (1 sign, 4 exponent, 3 mantissa
+	// bits, no infinities, largest 448), 1 byte per value. A KV cache type
+	// (SGLang's --kv-cache-dtype fp8_e4m3), not a weight type.
+	E4M3
 )
 
-var dtypeNames = [...]string{F32: "F32", F16: "F16", BF16: "BF16", Q8_0: "Q8_0", Q4_0: "Q4_0", E5M2: "E5M2"}
+var dtypeNames = [...]string{F32: "F32", F16: "F16", BF16: "BF16", Q8_0: "Q8_0", Q4_0: "Q4_0", E5M2: "E5M2", E4M3: "E4M3"}
 
 func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
@@ -43,7 +47,7 @@ func (d DType) BlockBytes() int {
 		return 4
 	case F16, BF16:
 		return 2
-	case E5M2:
+	case E5M2, E4M3:
 		return 1
 	case Q8_0:
 		return 34

@@ -75,6 +75,8 @@ type kernelSet struct {
 	encF16 func(dst unsafe.Pointer, src *float32, n int)
 	// encE5M2, when set, is F32ToE5M2 over lengths that are multiples of 16.
 	encE5M2 func(dst unsafe.Pointer, src *float32, n int)
+	// encE4M3, when set, is F32ToE4M3 over lengths that are multiples of 16.
+	encE4M3 func(dst unsafe.Pointer, src *float32, n int)
 	// softmax replaces x by softmax(scale*x), len(x) >= 1, scale > 0.
 	softmax func(x []float32, scale float32)
 	// silu computes gate = silu(gate)*up over len(gate) >= 1 values.

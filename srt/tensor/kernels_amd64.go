@@ -24,6 +24,7 @@ func archKernels(f simd.Features) *kernelSet {
 			vacc2:   vacc2x512,
 			encF16:  simd.Enc512F16,
 			encE5M2: simd.Enc512E5M2,
+			encE4M3: simd.Enc512E4M3,
 			softmax: func(x []float32, scale float32) {
 				simd.Softmax512(&x[0], len(x), scale)
 			},
@@ -155,7 +156,7 @@ func deq256(dst []float32, src []byte, t DType) {
 func attnHeadDimOK(hd int) bool { return simd.AttnHeadDim(hd) }
 
 // kvKinds maps KV cache types to simd's.
-var kvKinds = [...]int{F32: simd.KVF32, F16: simd.KVF16, E5M2: simd.KVE5M2}
+var kvKinds = [...]int{F32: simd.KVF32, F16: simd.KVF16, E5M2: simd.KVE5M2, E4M3: simd.KVE4M3}
 
 func kdot512(t DType, hd int, q *float32, k unsafe.Pointer, n int, out *float32) {
 	simd.KDot512(kvKinds[t], hd, q, k, n, out)

@@ -173,3 +173,30 @@ func kdot2x512E5M2H128(q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *flo
 
 //go:noescape
 func vacc2x512E5M2H128(out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32)
+
+//go:noescape
+func enc512E4M3(dst unsafe.Pointer, src *float32, n int)
+
+//go:noescape
+func kdot512E4M3H64(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512E4M3H64(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func kdot2x512E4M3H64(q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32)
+
+//go:noescape
+func vacc2x512E4M3H64(out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32)
+
+//go:noescape
+func kdot512E4M3H128(q *float32, k unsafe.Pointer, n int, out *float32)
+
+//go:noescape
+func vacc512E4M3H128(out *float32, v unsafe.Pointer, n int, p *float32)
+
+//go:noescape
+func kdot2x512E4M3H128(q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *float32)
+
+//go:noescape
+func vacc2x512E4M3H128(out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *float32)

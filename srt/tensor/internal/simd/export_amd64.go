@@ -136,6 +136,7 @@ const (
 	KVF32  = iota // float32
 	KVF16         // IEEE half
 	KVE5M2        // fp8 E5M2: the high byte of the f16
+	KVE4M3        // fp8 E4M3 (fn: no infinities, max 448)
 )
 
 // KDot512 sets out[j] = q · k_j for the n rows k_j of hd values of type t
@@ -149,8 +150,12 @@ func KDot512(t, hd int, q *float32, k unsafe.Pointer, n int, out *float32) {
 		kdot512F16H128(q, k, n, out)
 	case t == KVE5M2 && hd == 64:
 		kdot512E5M2H64(q, k, n, out)
+	case t == KVE4M3 && hd == 64:
+		kdot512E4M3H64(q, k, n, out)
 	case t == KVE5M2 && hd == 128:
 		kdot512E5M2H128(q, k, n, out)
+	case t == KVE4M3 && hd == 128:
+		kdot512E4M3H128(q, k, n, out)
 	case t == KVF32 && hd == 64:
 		kdot512F32H64(q, k, n, out)
 	case t == KVF32 && hd == 128:
@@ -168,8 +173,12 @@ func VAcc512(t, hd int, out *float32, v unsafe.Pointer, n int, p *float32) {
 		vacc512F16H128(out, v, n, p)
 	case t == KVE5M2 && hd == 64:
 		vacc512E5M2H64(out, v, n, p)
+	case t == KVE4M3 && hd == 64:
+		vacc512E4M3H64(out, v, n, p)
 	case t == KVE5M2 && hd == 128:
 		vacc512E5M2H128(out, v, n, p)
+	case t == KVE4M3 && hd == 128:
+		vacc512E4M3H128(out, v, n, p)
 	case t == KVF32 && hd == 64:
 		vacc512F32H64(out, v, n, p)
 	case t == KVF32 && hd == 128:
@@ -189,8 +198,12 @@ func KDot2x512(t, hd int, q0, q1 *float32, k unsafe.Pointer, n int, out0, out1 *
 		kdot2x512F16H128(q0, q1, k, n, out0, out1)
 	case t == KVE5M2 && hd == 64:
 		kdot2x512E5M2H64(q0, q1, k, n, out0, out1)
+	case t == KVE4M3 && hd == 64:
+		kdot2x512E4M3H64(q0, q1, k, n, out0, out1)
 	case t == KVE5M2 && hd == 128:
 		kdot2x512E5M2H128(q0, q1, k, n, out0, out1)
+	case t == KVE4M3 && hd == 128:
+		kdot2x512E4M3H128(q0, q1, k, n, out0, out1)
 	case t == KVF32 && hd == 64:
 		kdot2x512F32H64(q0, q1, k, n, out0, out1)
 	case t == KVF32 && hd == 128:
@@ -208,8 +221,12 @@ func VAcc2x512(t, hd int, out0, out1 *float32, v unsafe.Pointer, n int, p0, p1 *
 		vacc2x512F16H128(out0, out1, v, n, p0, p1)
 	case t == KVE5M2 && hd == 64:
 		vacc2x512E5M2H64(out0, out1, v, n, p0, p1)
+	case t == KVE4M3 && hd == 64:
+		vacc2x512E4M3H64(out0, out1, v, n, p0, p1)
 	case t == KVE5M2 && hd == 128:
 		vacc2x512E5M2H128(out0, out1, v, n, p0, p1)
+	case t == KVE4M3 && hd == 128:
+		vacc2x512E4M3H128(out0, out1, v, n, p0, p1)
 	case t == KVF32 && hd == 64:
 		vacc2x512F32H64(out0, out1, v, n, p0, p1)
 	case t == KVF32 && hd == 128:
@@ -230,3 +247,8 @@ func Enc512F16(dst unsafe.Pointer, src *float32, n int) { enc512F16(dst, src, n)
 // dst: clamped to +-57344, rounded to f16 and then to its high byte (both to
 // nearest even). AVX512 (BW).
 func Enc512E5M2(dst unsafe.Pointer, src *float32, n int) { enc512E5M2(dst, src, n) }
+
+// Enc512E4M3 converts n float32 values (n a multiple of 16) to fp8 E4M3 at
+// dst: clamped to +-448, scaled by 2^-8, rounded to f16 and then to its 7
+// high magnitude bits (both to nearest even). AVX512 (BW).
+func Enc512E4M3(dst unsafe.Pointer, src *float32, n int) { enc512E4M3(dst, src, n) }

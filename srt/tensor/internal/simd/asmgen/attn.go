@@ -15,10 +15,13 @@ var attnHeadDims = []int{64, 128}
 var kvPrefetch = 4096
 
 // kvBytes is the size of 16 cache values of type t.
-var kvBytes = map[string]int{"F32": 64, "F16": 32, "E5M2": 16}
+var kvBytes = map[string]int{"F32": 64, "F16": 32, "E5M2": 16, "E4M3": 16}
 
 // loadKV emits the load of 16 cache values of type t at addr into Z<z>.
-// An fp8 E5M2 value is the high byte of the f16 of the same value.
+// An fp8 E5M2 value is the high byte of the f16 of the same value. An fp8
+// E4M3 byte s|eeeemmm becomes the f16 s|0eeee|mmm0000000, its value times
+// 2^-8 (exactly, subnormals included): sign-extended, shifted left by 7,
+// bit 14 cleared with the mask in Y31 (see e4m3Setup).
 func (g *gen) loadKV(t, addr string, z int) {
 	switch t {
 	case "F16":
@@ -26,6 +29,11 @@ func (g *gen) loadKV(t, addr string, z int) {
 	case "E5M2":
 		g.p("\tVPMOVZXBW %s, Y%d", addr, z)
 		g.p("\tVPSLLW $8, Y%d, Y%d", z, z)
+		g.p("\tVCVTPH2PS Y%d, Z%d", z, z)
+	case "E4M3":
+		g.p("\tVPMOVSXBW %s, Y%d", addr, z)
+		g.p("\tVPSLLW $7, Y%d, Y%d", z, z)
+		g.p("\tVPANDD Y31, Y%d, Y%d", z, z)
 		g.p("\tVCVTPH2PS Y%d, Z%d", z, z)
 	default:
 		g.p("\tVMOVUPS %s, Z%d", addr, z)
@@ -58,6 +66,30 @@ func (g *gen) encE5M2() {
 	g.enc("enc512E5M2", 16, setup, body)
 }
 
+// encE4M3 writes enc512E4M3(dst unsafe.Pointer, src *float32, n int): dst[i]
+// = the fp8 E4M3 (the "fn" variant: no infinities) of src[i], n a multiple of
+// 16: clamped to +-448 (the largest E4M3), scaled by 2^-8 and rounded to
+// f16, whose low 7 bits are then rounded away (both to nearest even).
+func (g *gen) encE4M3() {
+	setup := []string{
+		"MOVL $0x3FE00000, AX", "VPBROADCASTD AX, Z6", // 1.75 = 448 * 2^-8
+		"MOVL $0xBFE00000, AX", "VPBROADCASTD AX, Z7",
+		"MOVL $0x3B800000, AX", "VPBROADCASTD AX, Z10", // 2^-8
+		"MOVL $0x3F, AX", "VPBROADCASTW AX, Y8",
+		"MOVL $1, AX", "VPBROADCASTW AX, Y9",
+		"MOVL $0x7FFF, AX", "VPBROADCASTW AX, Y11",
+		"MOVL $0x8000, AX", "VPBROADCASTW AX, Y12",
+	}
+	body := []string{
+		"VMULPS Z10, Z0, Z0", "VMINPS Z6, Z0, Z0", "VMAXPS Z7, Z0, Z0", "VCVTPS2PH $0, Z0, Y0",
+		"VPANDD Y12, Y0, Y2", "VPSRLW $8, Y2, Y2", // the sign, to bit 7
+		"VPANDD Y11, Y0, Y0", // magnitude m: (m + 0x3F + ((m >> 7) & 1)) >> 7
+		"VPSRLW $7, Y0, Y1", "VPANDD Y9, Y1, Y1", "VPADDW Y8, Y0, Y0", "VPADDW Y1, Y0, Y0", "VPSRLW $7, Y0, Y0",
+		"VPORD Y2, Y0, Y0", "VPMOVWB Y0, (DI)",
+	}
+	g.enc("enc512E4M3", 16, setup, body)
+}
+
 // enc writes an encoder name(dst unsafe.Pointer, src *float32, n int) that
 // runs body on each 16 values of src loaded into Z0, storing outBytes at DI
 // (after setup, once).
@@ -85,6 +117,16 @@ func (g *gen) enc(name string, outBytes int, setup, body []string) {
 	g.p("%s_done:", name)
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
+}
+
+// e4m3Setup loads the E4M3 widening mask (0xBFFF words) into Y31 and, in
+// Z<scale>, the float32 scale (256 or 1/256) that undoes or applies the
+// widened values' factor of 2^-8.
+func (g *gen) e4m3Setup(scale int, bits uint32) {
+	g.p("\tMOVL $0xBFFF, AX")
+	g.p("\tVPBROADCASTW AX, Y31")
+	g.p("\tMOVL $0x%08X, AX", bits)
+	g.p("\tVPBROADCASTD AX, Z%d", scale)
 }
 
 // kdot512 writes kdot512<T>H<hd>(q *float32, k unsafe.Pointer, n int, out *float32):
@@ -117,10 +159,20 @@ func (g *gen) kdot(t string, hd, nq int) {
 		g.p("\tMOVQ %s+%d(FP), %s", a, 8*i, regs[a])
 	}
 	g.p("\tMOVQ $%d, R10", vb*nz) // row bytes
+	if t == "E4M3" {
+		g.e4m3Setup(28, 0x43800000) // queries times 256 make up for the keys' 2^-8
+	}
 	for z := 0; z < nz; z++ {
 		g.p("\tVMOVUPS %d(SI), Z%d", 64*z, z)
 		if nq == 2 {
 			g.p("\tVMOVUPS %d(BX), Z%d", 64*z, 8+z)
+		}
+	}
+	if t == "E4M3" {
+		for z := 0; z < nz; z++ {
+			for q := 0; q < nq; q++ {
+				g.p("\tVMULPS Z28, Z%d, Z%d", 8*q+z, 8*q+z)
+			}
 		}
 	}
 	g.p("%s_loop4:", name)
@@ -219,9 +271,18 @@ func (g *gen) vacc(t string, hd, nq int) {
 		g.p("\tMOVQ %s+%d(FP), %s", a, 8*i, regs[a])
 	}
 	g.p("\tMOVQ $%d, R10", vb*nz)
+	if t == "E4M3" {
+		// sum in units of 2^-8: the outputs scaled down on load, up on store
+		g.e4m3Setup(30, 0x3B800000)
+		g.p("\tMOVL $0x43800000, AX")
+		g.p("\tVPBROADCASTD AX, Z29")
+	}
 	for z := 0; z < nz; z++ {
 		for q, o := range outs {
 			g.p("\tVMOVUPS %d(%s), Z%d", 64*z, o, 8*q+z)
+			if t == "E4M3" {
+				g.p("\tVMULPS Z30, Z%d, Z%d", 8*q+z, 8*q+z)
+			}
 		}
 	}
 	g.p("\tTESTQ CX, CX")
@@ -249,6 +310,9 @@ func (g *gen) vacc(t string, hd, nq int) {
 	g.p("%s_store:", name)
 	for z := 0; z < nz; z++ {
 		for q, o := range outs {
+			if t == "E4M3" {
+				g.p("\tVMULPS Z29, Z%d, Z%d", 8*q+z, 8*q+z)
+			}
 			g.p("\tVMOVUPS Z%d, %d(%s)", 8*q+z, 64*z, o)
 		}
 	}

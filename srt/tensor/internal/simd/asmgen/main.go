@@ -50,7 +50,7 @@ func generate() []byte {
 		g.mv512(t)
 	}
 	g.siluMul512()
-	for _, t := range []string{"F32", "F16", "E5M2"} {
+	for _, t := range []string{"F32", "F16", "E5M2", "E4M3"} {
 		for _, hd := range attnHeadDims {
 			g.kdot512(t, hd)
 			g.vacc512(t, hd)
@@ -60,6 +60,7 @@ func generate() []byte {
 	}
 	g.encF16()
 	g.encE5M2()
+	g.encE4M3()
 	return g.b.Bytes()
 }
 
