@@ -160,35 +160,27 @@ func E4M3ToF32(b uint8) float32 {
 	return F16ToF32(uint16(b&0x80)<<8|uint16(b&0x7F)<<7) * 256
 }
 
-// F32ToE4M3Slice converts src into dst (same length) as F32ToE4M3 does,
-// with AVX-512 where available.
-func F32ToE4M3Slice(dst []uint8, src []float32) {
-	dst = dst[:len(src)]
-	n := 0
-	if enc := bestKernels.encE4M3; enc != nil {
-		n = len(src) &^ 15
-		if n > 0 {
-			enc(unsafe.Pointer(&dst[0]), &src[0], n)
-		}
-	}
-	for i := n; i < len(src); i++ {
-		dst[i] = F32ToE4M3(src[i])
-	}
-}
-
 // F32ToE5M2Slice converts src into dst (same length) as F32ToE5M2 does,
 // with AVX-512 where available.
-func F32ToE5M2Slice(dst []uint8, src []float32) {
+func F32ToE5M2Slice(dst []uint8, src []float32) { fp8Slice(dst, src, bestKernels.encE5M2, F32ToE5M2) }
+
+// F32ToE4M3Slice converts src into dst (same length) as F32ToE4M3 does,
+// with AVX-512 where available.
+func F32ToE4M3Slice(dst []uint8, src []float32) { fp8Slice(dst, src, bestKernels.encE4M3, F32ToE4M3) }
+
+// fp8Slice encodes src into dst with enc (nil, or a kernel for multiples of
+// 16 values) and scalar for the rest.
+func fp8Slice(dst []uint8, src []float32, enc func(dst unsafe.Pointer, src *float32, n int), scalar func(float32) uint8) {
 	dst = dst[:len(src)]
 	n := 0
-	if enc := bestKernels.encE5M2; enc != nil {
+	if enc != nil {
 		n = len(src) &^ 15
 		if n > 0 {
 			enc(unsafe.Pointer(&dst[0]), &src[0], n)
 		}
 	}
 	for i := n; i < len(src); i++ {
-		dst[i] = F32ToE5M2(src[i])
+		dst[i] = scalar(src[i])
 	}
 }
 

@@ -209,99 +209,63 @@ func FuzzAttentionKV(f *testing.F) {
 	})
 }
 
-// E5M2 values round-trip, others round to the nearest (ties to even),
-// large ones saturate at 57344, and F32ToE5M2Slice (AVX-512 where
-// available) agrees with F32ToE5M2.
-func TestE5M2(t *testing.T) {
-	for b := 0; b < 256; b++ {
-		x := E5M2ToF32(uint8(b))
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			continue
-		}
-		if got := F32ToE5M2(x); got != uint8(b) && !(x == 0 && got&0x7f == 0) {
-			t.Errorf("%#02x = %g encodes to %#02x", b, x, got)
-		}
-	}
-	tests := []struct {
-		x    float32
-		want float32
+// fp8 values round-trip, others round to the nearest (ties to even,
+// subnormals included), large ones saturate, and the slice encoders
+// (AVX-512 where available) agree with the scalar ones.
+func TestFP8(t *testing.T) {
+	type exact struct{ x, want float32 }
+	for _, f := range []struct {
+		name  string
+		enc   func(float32) uint8
+		dec   func(uint8) float32
+		slice func([]uint8, []float32)
+		top   uint8 // largest finite magnitude byte
+		scale float64
+		cases []exact
 	}{
-		{1.1, 1}, {1.2, 1.25}, {1.125, 1} /* tie: even */, {1.375, 1.5} /* tie: even */, {-3.1, -3},
-		{1e6, 57344}, {-1e6, -57344}, {61440, 57344}, {1e-9, 0}, {3e-5, E5M2ToF32(2)}, /* subnormal */
-	}
-	for _, tc := range tests {
-		if got := E5M2ToF32(F32ToE5M2(tc.x)); got != tc.want {
-			t.Errorf("E5M2(%g) = %g, want %g", tc.x, got, tc.want)
+		{"E5M2", F32ToE5M2, E5M2ToF32, F32ToE5M2Slice, 0x7b, 100, []exact{
+			{1.1, 1}, {1.2, 1.25}, {1.125, 1} /* tie: even */, {1.375, 1.5} /* tie: even */, {-3.1, -3},
+			{1e6, 57344}, {-1e6, -57344}, {61440, 57344}, {1e-9, 0}, {3e-5, E5M2ToF32(2)} /* subnormal */}},
+		{"E4M3", F32ToE4M3, E4M3ToF32, F32ToE4M3Slice, 0x7e, 50, []exact{
+			{1, 1}, {1.06, 1}, {1.0625, 1} /* tie: even */, {1.1875, 1.25} /* tie: even */, {-3.1, -3},
+			{448, 448}, {1e6, 448}, {-500, -448}, {0.015625, 0.015625} /* 2^-6, smallest normal */, {1e-9, 0},
+			{0.005859375, 0.005859375} /* subnormal 3 * 2^-9 */, {0.0029296875, 0.00390625} /* 1.5 * 2^-9: tie, even */}},
+	} {
+		for b := 0; b < 256; b++ {
+			if uint8(b)&0x7f > f.top {
+				continue // infinities and NaNs
+			}
+			x := f.dec(uint8(b))
+			if got := f.enc(x); got != uint8(b) && !(x == 0 && got&0x7f == 0) {
+				t.Errorf("%s: %#02x = %g encodes to %#02x", f.name, b, x, got)
+			}
 		}
-	}
-	rng := rand.New(rand.NewPCG(7, 8))
-	src := make([]float32, 4099)
-	for i := range src {
-		switch i % 3 {
-		case 0:
-			src[i] = float32(rng.NormFloat64() * 100)
-		case 1: // halfway between two e5m2 values
-			lo := E5M2ToF32(uint8(rng.UintN(0x7b)))
-			src[i] = lo + (E5M2ToF32(F32ToE5M2(lo)+1)-lo)/2
-		default:
-			src[i] = math.Float32frombits(rng.Uint32() &^ (0xff << 23)) // f32 subnormals, or any bits
-			if i%2 == 0 {
+		for _, tc := range f.cases {
+			if got := f.dec(f.enc(tc.x)); got != tc.want {
+				t.Errorf("%s(%g) = %g, want %g", f.name, tc.x, got, tc.want)
+			}
+		}
+		rng := rand.New(rand.NewPCG(7, 8))
+		src := make([]float32, 4099)
+		for i := range src {
+			switch i % 4 {
+			case 0:
+				src[i] = float32(rng.NormFloat64() * f.scale)
+			case 1: // halfway between two values
+				lo := f.dec(uint8(rng.UintN(uint(f.top))))
+				src[i] = lo + (f.dec(f.enc(lo)+1)-lo)/2
+			case 2: // f32 subnormals
+				src[i] = math.Float32frombits(rng.Uint32() &^ (0xff << 23))
+			default:
 				src[i] = math.Float32frombits(rng.Uint32())
 			}
 		}
-	}
-	got := make([]uint8, len(src))
-	F32ToE5M2Slice(got, src)
-	for i, f := range src {
-		if want := F32ToE5M2(f); got[i] != want && !math.IsNaN(float64(f)) {
-			t.Fatalf("%g (%#08x): got %#02x, want %#02x", f, math.Float32bits(f), got[i], want)
-		}
-	}
-}
-
-// E4M3 values round-trip, others round to the nearest (ties to even,
-// subnormals included), large ones saturate at 448, and F32ToE4M3Slice
-// (AVX-512 where available) agrees with F32ToE4M3.
-func TestE4M3(t *testing.T) {
-	for b := 0; b < 256; b++ {
-		if b&0x7f == 0x7f { // NaN in the fn encoding
-			continue
-		}
-		x := E4M3ToF32(uint8(b))
-		if got := F32ToE4M3(x); got != uint8(b) && !(x == 0 && got&0x7f == 0) {
-			t.Errorf("%#02x = %g encodes to %#02x", b, x, got)
-		}
-	}
-	tests := []struct {
-		x    float32
-		want float32
-	}{
-		{1, 1}, {1.06, 1}, {1.0625, 1} /* tie: even */, {1.1875, 1.25} /* tie: even */, {-3.1, -3},
-		{448, 448}, {1e6, 448}, {-500, -448}, {0.015625, 0.015625} /* 2^-6, smallest normal */, {0.005859375, 0.005859375} /* subnormal 3 * 2^-9 */, {0.0029296875, 0.00390625} /* 1.5 * 2^-9: tie, even */, {1e-9, 0},
-	}
-	for _, tc := range tests {
-		if got := E4M3ToF32(F32ToE4M3(tc.x)); got != tc.want {
-			t.Errorf("E4M3(%g) = %g, want %g", tc.x, got, tc.want)
-		}
-	}
-	rng := rand.New(rand.NewPCG(9, 10))
-	src := make([]float32, 4099)
-	for i := range src {
-		switch i % 3 {
-		case 0:
-			src[i] = float32(rng.NormFloat64() * 50)
-		case 1: // halfway between two e4m3 values
-			lo := E4M3ToF32(uint8(rng.UintN(0x7e)))
-			src[i] = lo + (E4M3ToF32(F32ToE4M3(lo)+1)-lo)/2
-		default:
-			src[i] = math.Float32frombits(rng.Uint32())
-		}
-	}
-	got := make([]uint8, len(src))
-	F32ToE4M3Slice(got, src)
-	for i, f := range src {
-		if want := F32ToE4M3(f); got[i] != want && !math.IsNaN(float64(f)) {
-			t.Fatalf("%g (%#08x): got %#02x, want %#02x", f, math.Float32bits(f), got[i], want)
+		got := make([]uint8, len(src))
+		f.slice(got, src)
+		for i, x := range src {
+			if want := f.enc(x); got[i] != want && !math.IsNaN(float64(x)) {
+				t.Fatalf("%s: %g (%#08x): got %#02x, want %#02x", f.name, x, math.Float32bits(x), got[i], want)
+			}
 		}
 	}
 }
