@@ -163,7 +163,7 @@ func NewEngine(ctx context.Context, opts Options) (*Engine, error) {
 		cpu.Close()
 		return nil, err
 	}
-	e.info.KVCacheDType = map[tensor.DType]string{tensor.F32: "float32", tensor.F16: "float16", tensor.E5M2: "fp8_e5m2", tensor.E4M3: "fp8_e4m3"}[e.kvDType]
+	e.info.KVCacheDType = kvCacheNames[e.kvDType]
 	ctxLen := e.cfg.ContextLength
 	if opts.ContextLength > 0 {
 		ctxLen = opts.ContextLength
@@ -255,22 +255,27 @@ func (e *Engine) load(path string) error {
 	return nil
 }
 
+// kvCacheNames are the KV cache types' names, as SGLang's --kv-cache-dtype
+// spells them (and as Info reports them).
+var kvCacheNames = map[tensor.DType]string{tensor.F32: "float32", tensor.F16: "float16", tensor.E5M2: "fp8_e5m2", tensor.E4M3: "fp8_e4m3"}
+
 // kvCacheDType resolves Options.KVCacheDType for m.
 func kvCacheDType(name string, m model.Model) (tensor.DType, error) {
-	switch strings.ToLower(name) {
+	switch name = strings.ToLower(name); name {
 	case "", "auto":
 		if w, ok := m.(interface{ WeightDType() tensor.DType }); ok && w.WeightDType() == tensor.F32 {
 			return tensor.F32, nil
 		}
 		return tensor.F16, nil
-	case "float32", "f32", "fp32":
+	case "f32", "fp32":
 		return tensor.F32, nil
-	case "float16", "f16", "fp16", "half":
+	case "f16", "fp16", "half":
 		return tensor.F16, nil
-	case "fp8_e5m2":
-		return tensor.E5M2, nil
-	case "fp8_e4m3":
-		return tensor.E4M3, nil
+	}
+	for t, n := range kvCacheNames {
+		if n == name {
+			return t, nil
+		}
 	}
 	return 0, fmt.Errorf("%w: kv cache dtype %q (auto, float32, float16, fp8_e5m2, fp8_e4m3)", ErrInvalidRequest, name)
 }

@@ -20,9 +20,6 @@ type KVLayer struct {
 	Capacity, KVHeads, HeadDim int
 }
 
-// KVDType reports whether t can be a KV cache's value type.
-func KVDType(t DType) bool { return t == F32 || t == F16 || t == E5M2 || t == E4M3 }
-
 // NewKVLayer allocates a zeroed layer of capacity slots holding dtype
 // values (F32, F16, E5M2 or E4M3; anything else is F32).
 func NewKVLayer(capacity, kvHeads, headDim int, dtype DType) *KVLayer {
@@ -65,25 +62,29 @@ func (l *KVLayer) Store(slot int, k, v []float32) {
 	}
 }
 
-// at widens the key (keys true) or value of head g at slot s into dst (for
-// the reference).
+// at widens the key (keys true) or value of head g at slot s into dst
+// (the Go attention path and the tests' reference).
 func (l *KVLayer) at(keys bool, g, s int, dst []float32) {
 	off := (g*l.Capacity + s) * l.HeadDim
 	f32, f16, f8 := l.V, l.V16, l.V8
 	if keys {
 		f32, f16, f8 = l.K, l.K16, l.K8
 	}
-	for i := range dst {
-		switch l.DType {
-		case F16:
-			dst[i] = F16ToF32(f16[off+i])
-		case E5M2:
-			dst[i] = E5M2ToF32(f8[off+i])
-		case E4M3:
-			dst[i] = E4M3ToF32(f8[off+i])
-		default:
-			dst[i] = f32[off+i]
+	switch l.DType {
+	case F16:
+		for i, h := range f16[off : off+len(dst)] {
+			dst[i] = F16ToF32(h)
 		}
+	case E5M2:
+		for i, b := range f8[off : off+len(dst)] {
+			dst[i] = E5M2ToF32(b)
+		}
+	case E4M3:
+		for i, b := range f8[off : off+len(dst)] {
+			dst[i] = E4M3ToF32(b)
+		}
+	default:
+		copy(dst, f32[off:off+len(dst)])
 	}
 }
 
@@ -95,14 +96,14 @@ func (l *KVLayer) kvData(keys bool, g int, s int32) unsafe.Pointer {
 		return unsafe.Pointer(&l.K16[off])
 	case l.DType == F16:
 		return unsafe.Pointer(&l.V16[off])
-	case l.K8 != nil && keys:
-		return unsafe.Pointer(&l.K8[off])
-	case l.K8 != nil:
-		return unsafe.Pointer(&l.V8[off])
-	case keys:
+	case l.DType == F32 && keys:
 		return unsafe.Pointer(&l.K[off])
+	case l.DType == F32:
+		return unsafe.Pointer(&l.V[off])
+	case keys: // fp8
+		return unsafe.Pointer(&l.K8[off])
 	}
-	return unsafe.Pointer(&l.V[off])
+	return unsafe.Pointer(&l.V8[off])
 }
 
 // F32ToF16Slice converts src into dst (same length), rounding to nearest
@@ -508,8 +509,13 @@ func (c *CPU) vacc(kv *KVLayer, g int, s0 int32, n int, out, w []float32) {
 	vaccGo(kv, g, s0, n, out, w)
 }
 
+// maxGoHeadDim bounds the head dimensions whose widened key or value the
+// Go path keeps on the stack (larger ones allocate).
+const maxGoHeadDim = 256
+
 func kdotGo(kv *KVLayer, g int, s0 int32, n int, q, out []float32) {
-	k := make([]float32, kv.HeadDim)
+	var buf [maxGoHeadDim]float32
+	k := widenBuf(buf[:], kv.HeadDim)
 	for t := 0; t < n; t++ {
 		kv.at(true, g, int(s0)+t, k)
 		var s float32
@@ -521,7 +527,8 @@ func kdotGo(kv *KVLayer, g int, s0 int32, n int, q, out []float32) {
 }
 
 func vaccGo(kv *KVLayer, g int, s0 int32, n int, out, w []float32) {
-	v := make([]float32, kv.HeadDim)
+	var buf [maxGoHeadDim]float32
+	v := widenBuf(buf[:], kv.HeadDim)
 	for t := 0; t < n; t++ {
 		kv.at(false, g, int(s0)+t, v)
 		p := w[t]
@@ -529,6 +536,14 @@ func vaccGo(kv *KVLayer, g int, s0 int32, n int, out, w []float32) {
 			out[i] += p * v[i]
 		}
 	}
+}
+
+// widenBuf is buf[:hd], or a new slice when hd is larger.
+func widenBuf(buf []float32, hd int) []float32 {
+	if hd <= len(buf) {
+		return buf[:hd]
+	}
+	return make([]float32, hd)
 }
 
 func growI(s []int, n int) []int {

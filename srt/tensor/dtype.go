@@ -75,7 +75,10 @@ func (m *Matrix) Validate() error {
 	if m.Rows <= 0 || m.Cols <= 0 {
 		return fmt.Errorf("tensor: bad matrix shape [%d, %d]", m.Rows, m.Cols)
 	}
-	if bs := m.DType.BlockSize(); m.DType > Q4_0 || m.Cols%bs != 0 {
+	if m.DType > Q4_0 {
+		return fmt.Errorf("tensor: %v is not a weight type", m.DType)
+	}
+	if bs := m.DType.BlockSize(); m.Cols%bs != 0 {
 		return fmt.Errorf("tensor: %v matrix with %d columns (block size %d)", m.DType, m.Cols, bs)
 	}
 	if want := m.Rows * m.DType.RowBytes(m.Cols); len(m.Data) != want {

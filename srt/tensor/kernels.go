@@ -27,10 +27,10 @@ type q8DotFn func(xq *int8, xd *float32, w unsafe.Pointer, nb int) float32
 // accumFn is the attention value sum: out[:hd] += sum_j p[j] * v[slots[j]*vstride : +hd].
 type accumFn func(out, v []float32, vstride int, slots []int32, p []float32, hd int)
 
-// kernelSet is one ISA's choice of kernels, fixed at NewCPU.
 // tallH is the height of the tall tiles (kernelSet.tall).
 const tallH = 8
 
+// kernelSet is one ISA's choice of kernels, fixed at NewCPU.
 type kernelSet struct {
 	name   string
 	mr     int              // max x rows per tile call
@@ -62,7 +62,7 @@ type kernelSet struct {
 	q4rows4 func(aux *int32, w unsafe.Pointer, rowBytes, nb int, out *float32)
 	accum   accumFn
 	// kdot and vacc, when set, are AttentionKV's key dots and value sums
-	// over a run of head-major cache rows (f16 or f32) for the head
+	// over a run of head-major cache rows (f32, f16 or fp8) for the head
 	// dimensions attnHeadDimOK accepts.
 	kdot func(t DType, hd int, q *float32, k unsafe.Pointer, n int, out *float32)
 	vacc func(t DType, hd int, out *float32, v unsafe.Pointer, n int, p *float32)

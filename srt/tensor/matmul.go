@@ -173,7 +173,14 @@ func (c *CPU) mmWorker(wk int) {
 	K, R := w.Cols, w.Rows
 	rowBytes := w.DType.RowBytes(K)
 	esz := w.DType.BlockBytes() / w.DType.BlockSize() // only used for direct (plain) types
-	mr := c.k.mr
+	// Tiles of h x rows against nw weight rows: up to mr x 4, or with the
+	// tall tile passes of equal height h <= tallH against 3 weight rows,
+	// each weight converted once per pass.
+	h, nw := c.k.mr, 4
+	if j.tall != nil {
+		passes := (n + tallH - 1) / tallH
+		h, nw = (n+passes-1)/passes, 3
+	}
 	sc := &c.scratch[wk]
 	var mv mvFn
 	if n == 1 && j.direct != nil && K%32 == 0 {
@@ -193,6 +200,9 @@ func (c *CPU) mmWorker(wk int) {
 		for k0 := 0; k0 < K; k0 += j.kc {
 			kk := min(j.kc, K-k0)
 			tile := j.direct
+			if j.tall != nil {
+				tile = j.tall
+			}
 			var wbase unsafe.Pointer
 			wstride := rowBytes
 			if tile != nil {
@@ -208,25 +218,11 @@ func (c *CPU) mmWorker(wk int) {
 				wbase = unsafe.Pointer(&sc.f[0])
 				wstride = kk * 4
 			}
-			if j.tall != nil {
-				// passes of equal height h <= tallH, each weight 3-row
-				// group converted once per pass
-				passes := (n + tallH - 1) / tallH
-				h := (n + passes - 1) / passes
-				for i0 := 0; i0 < n; i0 += h {
-					mx := min(h, n-i0)
-					for j0 := 0; j0 < nr; j0 += 3 {
-						j.tall(kk, &x[i0*K+k0], K, mx, unsafe.Add(wbase, j0*wstride), wstride,
-							min(3, nr-j0), &out[i0*R+r0+j0], R, k0 > 0)
-					}
-				}
-				continue
-			}
-			for i0 := 0; i0 < n; i0 += mr {
-				mx := min(mr, n-i0)
-				for j0 := 0; j0 < nr; j0 += 4 {
+			for i0 := 0; i0 < n; i0 += h {
+				mx := min(h, n-i0)
+				for j0 := 0; j0 < nr; j0 += nw {
 					tile(kk, &x[i0*K+k0], K, mx, unsafe.Add(wbase, j0*wstride), wstride,
-						min(4, nr-j0), &out[i0*R+r0+j0], R, k0 > 0)
+						min(nw, nr-j0), &out[i0*R+r0+j0], R, k0 > 0)
 				}
 			}
 		}

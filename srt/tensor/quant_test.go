@@ -68,6 +68,11 @@ func TestQuantizeErrors(t *testing.T) {
 	if err := (&Matrix{DType: Q8_0, Rows: 2, Cols: 32, Data: make([]byte, 67)}).Validate(); err == nil {
 		t.Error("Validate accepted a short matrix")
 	}
+	for _, kv := range []DType{E5M2, E4M3} { // KV cache types only
+		if err := (&Matrix{DType: kv, Rows: 2, Cols: 32, Data: make([]byte, 64)}).Validate(); err == nil || !strings.Contains(err.Error(), "not a weight type") {
+			t.Errorf("Validate of a %v matrix: %v", kv, err)
+		}
+	}
 	var w *Matrix
 	if err := CheckMatMul(nil, nil, 1, w); err == nil {
 		t.Error("CheckMatMul(nil weight): no error")

@@ -364,18 +364,16 @@ func (o *Options) ggufVocab() ([]gguf.KV, error) {
 		return nil, fmt.Errorf("testmodel: --tokenizer for a gguf model must be a GGUF file: %w", err)
 	}
 	defer f.Close()
+	toks, ok := f.Strings("tokenizer.ggml.tokens")
+	n := len(toks)
+	if !ok {
+		n = -1
+	}
 	var out []gguf.KV
-	n := -1
 	for _, kv := range f.KVs() {
-		if !strings.HasPrefix(kv.Key, "tokenizer.") {
-			continue
+		if strings.HasPrefix(kv.Key, "tokenizer.") {
+			out = append(out, kv)
 		}
-		if kv.Key == "tokenizer.ggml.tokens" {
-			if toks, ok := kv.Value.([]string); ok {
-				n = len(toks)
-			}
-		}
-		out = append(out, kv)
 	}
 	switch {
 	case n < 0:
